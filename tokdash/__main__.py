@@ -1,0 +1,7 @@
+"""``python -m tokdash``."""
+
+import sys
+
+from tokdash.cli import main
+
+sys.exit(main())

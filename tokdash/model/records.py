@@ -1,0 +1,170 @@
+"""Records: the smallest facts tokdash reads out of a transcript.
+
+A source module turns transcript lines into these records; the store dedups and
+aggregates them. Nothing here knows about files, Textual or prices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class Usage:
+    """Token counts of one API call (or a sum of calls).
+
+    Every agent's *input* is stored uncached: Codex reports input including the
+    cached part, and its source subtracts it before building a Usage.
+    """
+
+    input: int = 0
+    """Uncached input tokens."""
+    output: int = 0
+    """Output tokens, reasoning/thinking included."""
+    cache_write_5m: int = 0
+    """Tokens written to the 5-minute prompt cache."""
+    cache_write_1h: int = 0
+    """Tokens written to the 1-hour prompt cache."""
+    cache_read: int = 0
+    """Tokens served from the prompt cache."""
+    reasoning: int = 0
+    """Reasoning tokens (already inside ``output``; kept apart for display)."""
+    web_search: int = 0
+    """Server-side web search requests."""
+
+    @property
+    def cache_write(self) -> int:
+        """All cache-write tokens, both TTLs."""
+        return self.cache_write_5m + self.cache_write_1h
+
+    @property
+    def total(self) -> int:
+        """input + output + cache write + cache read (reasoning is inside output)."""
+        return self.input + self.output + self.cache_write_5m + self.cache_write_1h + self.cache_read
+
+    @property
+    def input_side(self) -> int:
+        """Every token the model read: uncached input, cache writes and cache reads."""
+        return self.input + self.cache_write_5m + self.cache_write_1h + self.cache_read
+
+    def add(self, other: Usage, sign: int = 1) -> None:
+        """Add (or with ``sign=-1`` subtract) another usage in place."""
+        self.input += sign * other.input
+        self.output += sign * other.output
+        self.cache_write_5m += sign * other.cache_write_5m
+        self.cache_write_1h += sign * other.cache_write_1h
+        self.cache_read += sign * other.cache_read
+        self.reasoning += sign * other.reasoning
+        self.web_search += sign * other.web_search
+
+    def copy(self) -> Usage:
+        """A new Usage with the same counts."""
+        return Usage(
+            self.input,
+            self.output,
+            self.cache_write_5m,
+            self.cache_write_1h,
+            self.cache_read,
+            self.reasoning,
+            self.web_search,
+        )
+
+
+@dataclass(slots=True)
+class Call:
+    """One billed API call, as read from one copy of it in one file.
+
+    The same call can appear in several lines and files (streaming snapshots,
+    resumed sessions, sidechain replays); the store keeps the best copy.
+    """
+
+    key: tuple
+    """Global dedup key, e.g. ``("claude", message_id, request_id)``."""
+    session_id: str
+    model: str
+    timestamp: float
+    """Epoch seconds (UTC) of the line."""
+    usage: Usage
+    rank: tuple
+    """Tie-break for equal copies: the smaller rank is where the call first happened."""
+    sidechain: bool = False
+    agent_id: str | None = None
+    """Sub-agent id when the call was made by a sub-agent, else None."""
+    fast: bool = False
+    """Billed at the fast-mode multiplier."""
+    msg_id: object = None
+    """Match id for the replica rule: Claude's ``message.id``; Codex's cumulative total."""
+    replica: bool = False
+    """This copy may replay a call of another session (a sidechain, a fork, a sub-agent thread).
+
+    A non-replica copy beats a replica, and when either copy is a replica two calls
+    with the same ``msg_id`` are one call even if their keys differ (Claude's
+    ``/btw`` asides replay parent messages under new request ids)."""
+    tools: dict[str, str] = field(default_factory=dict)
+    """tool_use id -> tool name, for the tool_use blocks of this call seen in this line."""
+    open: bool = False
+    """True when this copy has no stop reason yet (the response may still be streaming)."""
+    stop_reason: str | None = None
+    file_path: str = ""
+    """Which file this copy came from."""
+    line_no: int = 0
+
+
+@dataclass(slots=True)
+class Event:
+    """A countable, dedupable non-usage fact: a human prompt, a compaction, an API error."""
+
+    key: tuple
+    session_id: str
+    kind: str
+    """One of ``prompt``, ``compaction``, ``rate_limit``, ``api_error``, ``tool``."""
+    timestamp: float
+    rank: tuple
+    text: str = ""
+    agent_id: str | None = None
+    value: int = 0
+    """Kind-dependent number, e.g. tokens before a compaction."""
+
+
+@dataclass(slots=True)
+class SessionMeta:
+    """What one file says about its session, apart from counted records."""
+
+    session_id: str
+    agent: str
+    path: str
+    """The file these facts came from."""
+    cwd: str | None = None
+    git_branch: str | None = None
+    version: str | None = None
+    title: str | None = None
+    """A custom or AI-given title, or a summary line."""
+    title_rank: int = 0
+    """Strength of ``title``: 3 custom title, 2 AI title, 1 summary."""
+    first_prompt: str | None = None
+    first_ts: float | None = None
+    last_ts: float | None = None
+    is_subagent_file: bool = False
+    agent_id: str | None = None
+    forked_from: str | None = None
+    model_hint: str | None = None
+    """Codex: the latest model named by a turn_context line."""
+    bad_lines: int = 0
+    """Lines that did not decode as JSON."""
+
+
+@dataclass(slots=True)
+class Batch:
+    """What a source made of a run of complete lines of one file."""
+
+    calls: list[Call] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    metas: list[SessionMeta] = field(default_factory=list)
+    bad_lines: int = 0
+
+    def extend(self, other: Batch) -> None:
+        """Append another batch's contents to this one."""
+        self.calls.extend(other.calls)
+        self.events.extend(other.events)
+        self.metas.extend(other.metas)
+        self.bad_lines += other.bad_lines

@@ -1,0 +1,254 @@
+"""Codex CLI: rollout files under ``$CODEX_HOME/sessions`` and ``archived_sessions``.
+
+Each ``event_msg``/``token_count`` carries the file's cumulative
+``total_token_usage`` and the request's ``last_token_usage``. One API call is
+keyed globally by its cumulative total: a repeated emit of the same total (about
+half of them) and a fork or sub-agent thread replaying its parent's history then
+share a key with the original, and the store keeps one copy, the one of the
+session that started first (where the call happened).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+from tokdash.model.records import Batch, Call, Event, Usage
+from tokdash.sources.base import FileContext, new_meta, parse_ts, shorten
+
+NAME = "codex"
+_ROLLOUT_ID = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
+_RATE_LIMIT_WORDS = ("rate limit", "usage limit", "429", "too many requests")
+UNKNOWN_MODEL = "unknown-codex-model"
+"""Model of a call made before any ``turn_context`` named one: shown as unpriced, never $0."""
+
+
+def default_roots(env: dict[str, str] | None = None) -> list[Path]:
+    """``CODEX_HOME`` (comma list) if set, else ``~/.codex``."""
+    env = os.environ if env is None else env
+    configured = env.get("CODEX_HOME", "").strip()
+    if configured:
+        return [Path(os.path.expanduser(p.strip())) for p in configured.split(",") if p.strip()]
+    return [Path(os.path.expanduser("~")) / ".codex"]
+
+
+class CodexSource:
+    """Codex CLI rollouts."""
+
+    name = NAME
+    markers = (
+        b'"token_count"',
+        b'"turn_context"',
+        b'"session_meta"',
+        b'"user_message"',
+        b'"function_call"',
+        b'"custom_tool_call"',
+        b'"web_search_call"',
+        b'ompacted"',
+        b'"type":"error"',
+    )
+
+    def wants(self, line: bytes) -> bool:
+        """Every marked Codex line is small enough to decode."""
+        return True
+
+    def scan_roots(self, roots: list[Path]) -> list[Path]:
+        """``sessions/`` first, then ``archived_sessions/`` (the live copy is preferred)."""
+        out = []
+        for r in roots:
+            for sub in ("sessions", "archived_sessions"):
+                if (r / sub).is_dir():
+                    out.append(r / sub)
+        return out
+
+    def files(self, top: Path):
+        """Every ``rollout-*.jsonl`` under a sessions folder, at any depth."""
+        for dirpath, _dirs, names in os.walk(top):
+            for n in names:
+                if n.startswith("rollout-") and n.endswith(".jsonl"):
+                    yield Path(dirpath) / n
+
+    def context_for(self, path: Path, root: Path | None = None) -> FileContext | None:
+        """The session id is learned from ``session_meta``; the file name's uuid is the fallback."""
+        if path.suffix != ".jsonl" or not path.name.startswith("rollout-"):
+            return None
+        ctx = FileContext(path=str(path), agent=NAME, session_id=None)
+        m = _ROLLOUT_ID.search(path.stem)
+        ctx.state["fallback_id"] = m.group(1) if m else path.stem
+        ctx.state["model"] = UNKNOWN_MODEL
+        ctx.state["total"] = None
+        return ctx
+
+    def _ensure_session(self, ctx: FileContext, batch: Batch, sid: str | None = None) -> None:
+        if ctx.session_id is None:
+            ctx.session_id = sid or ctx.state["fallback_id"]
+        if ctx.meta is None:
+            ctx.meta = new_meta(ctx, ctx.session_id)
+
+
+    def parse(self, obj: dict, ctx: FileContext, offset: int, batch: Batch) -> None:
+        """One decoded rollout line into records."""
+        typ = obj.get("type")
+        payload = obj.get("payload")
+        if not isinstance(payload, dict):
+            return
+        ts = parse_ts(obj.get("timestamp"))
+        if typ == "session_meta":
+            self._session_meta(payload, ctx, ts, batch)
+            return
+        self._ensure_session(ctx, batch)
+        meta = ctx.meta
+        if ts is not None:
+            if ctx.start_ts is None:
+                ctx.start_ts = ts
+            if meta.first_ts is None or ts < meta.first_ts:
+                meta.first_ts = ts
+            if meta.last_ts is None or ts > meta.last_ts:
+                meta.last_ts = ts
+        ptype = payload.get("type")
+        replay = self._is_replay(ctx, ts)
+        if typ == "turn_context":
+            model = payload.get("model")
+            if isinstance(model, str) and model:
+                ctx.state["model"] = model
+                meta.model_hint = model
+            cwd = payload.get("cwd")
+            if isinstance(cwd, str) and cwd and meta.cwd is None:
+                meta.cwd = cwd
+        elif typ == "event_msg" and ptype == "token_count":
+            self._token_count(payload, ctx, offset, ts, replay, batch)
+        elif typ == "event_msg" and ptype == "user_message":
+            text = payload.get("message")
+            if isinstance(text, str) and text.strip() and not replay:
+                digest = hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=8).hexdigest()
+                key = ("codex-prompt", ctx.state["total"], digest)
+                batch.events.append(
+                    Event(key, ctx.session_id, "prompt", ts or 0.0, ctx.rank(offset), shorten(text, 200))
+                )
+        elif typ == "response_item" and ptype in ("function_call", "custom_tool_call", "web_search_call"):
+            if replay:
+                return
+            name = "web_search" if ptype == "web_search_call" else payload.get("name")
+            if not isinstance(name, str) or not name:
+                return
+            call_id = payload.get("call_id") or payload.get("id")
+            key = ("codex-tool", call_id) if isinstance(call_id, str) and call_id else ("codex-tool", ctx.path, offset)
+            batch.events.append(Event(key, ctx.session_id, "tool", ts or 0.0, ctx.rank(offset), name, ctx.agent_id))
+        elif (typ == "compacted" or (typ == "event_msg" and ptype == "context_compacted")) and not replay:
+            # One compaction writes both a `compacted` item and a `context_compacted` event:
+            # key them by the cumulative total they follow so they count once.
+            key = ("codex-compaction", ctx.session_id, ctx.state["total"])
+            batch.events.append(Event(key, ctx.session_id, "compaction", ts or 0.0, ctx.rank(offset)))
+        elif typ == "event_msg" and ptype == "error" and not replay:
+            text = str(payload.get("message", ""))
+            kind = "rate_limit" if any(w in text.lower() for w in _RATE_LIMIT_WORDS) else "api_error"
+            batch.events.append(
+                Event(("codex-event", ctx.path, offset), ctx.session_id, kind, ts or 0.0, ctx.rank(offset),
+                      shorten(text, 120))
+            )
+
+    def _session_meta(self, payload: dict, ctx: FileContext, ts: float | None, batch: Batch) -> None:
+        if ctx.meta is not None:
+            return  # a later session_meta is the parent's, replayed into a fork: not ours
+        own_id = payload.get("id") if isinstance(payload.get("id"), str) else None
+        sid = own_id
+        source = payload.get("source")
+        if isinstance(source, dict):
+            spawn = (source.get("subagent") or {}).get("thread_spawn") if isinstance(source.get("subagent"), dict) else None
+            parent = spawn.get("parent_thread_id") if isinstance(spawn, dict) else None
+            if isinstance(parent, str) and parent:
+                # A sub-agent thread rolls into its parent's session, like Claude's sub-agents.
+                sid = parent
+                ctx.agent_id = own_id or ctx.state["fallback_id"]
+                ctx.is_subagent_file = True
+        self._ensure_session(ctx, batch, sid)
+        meta = ctx.meta
+        forked = payload.get("forked_from_id")
+        if isinstance(forked, str) and forked:
+            meta.forked_from = forked
+            ctx.state["fork_ts"] = ts
+        if ctx.is_subagent_file:
+            ctx.state["fork_ts"] = ts
+        cwd = payload.get("cwd")
+        if isinstance(cwd, str) and cwd:
+            meta.cwd = cwd
+        version = payload.get("cli_version")
+        if isinstance(version, str) and version:
+            meta.version = version
+        git = payload.get("git")
+        if isinstance(git, dict) and isinstance(git.get("branch"), str):
+            meta.git_branch = git["branch"]
+        if ts is not None:
+            ctx.start_ts = ts if ctx.start_ts is None else min(ctx.start_ts, ts)
+            meta.first_ts = ts if meta.first_ts is None else min(meta.first_ts, ts)
+            meta.last_ts = ts if meta.last_ts is None else max(meta.last_ts, ts)
+
+    def _is_replay(self, ctx: FileContext, ts: float | None) -> bool:
+        """Lines of a fork or sub-agent thread dated before the file's own start are copied history.
+
+        Replays that keep their original timestamps are caught here even when the
+        parent file is gone; replays re-stamped at the fork time are caught by the
+        cumulative-total key when the parent's file is read too.
+        """
+        fork_ts = ctx.state.get("fork_ts")
+        return fork_ts is not None and ts is not None and ts < fork_ts
+
+    def _token_count(self, payload: dict, ctx: FileContext, offset: int, ts: float | None, replay: bool,
+                     batch: Batch) -> None:
+        info = payload.get("info")
+        if not isinstance(info, dict):
+            return
+        total = info.get("total_token_usage")
+        last = info.get("last_token_usage")
+        total_key = _usage_tuple(total) if isinstance(total, dict) else None
+        if total_key is not None:
+            ctx.state["total"] = total_key
+        if replay or not isinstance(last, dict):
+            return
+        cached = _int(last.get("cached_input_tokens"))
+        inp = _int(last.get("input_tokens"))
+        usage = Usage(
+            input=max(inp - cached, 0),
+            output=_int(last.get("output_tokens")),
+            cache_read=min(cached, inp) if inp else cached,
+            reasoning=_int(last.get("reasoning_output_tokens")),
+        )
+        # Keyed by the session and its cumulative total: unrelated sessions never merge,
+        # even when two tiny first calls happen to have equal counts. A fork or
+        # sub-agent thread is a replica, matched to its parent's call by the total alone.
+        replica = ctx.is_subagent_file or ctx.meta.forked_from is not None
+        if total_key is not None:
+            key = ("codex", ctx.session_id if not replica else ctx.state["fallback_id"], total_key)
+        else:
+            key = ("codex-last", ctx.path, offset)
+        batch.calls.append(
+            Call(
+                key=key,
+                session_id=ctx.session_id,
+                model=ctx.state["model"],
+                timestamp=ts or 0.0,
+                usage=usage,
+                rank=ctx.rank(offset),
+                sidechain=ctx.is_subagent_file,
+                replica=replica,
+                msg_id=("codex-total", total_key) if total_key is not None else None,
+                agent_id=ctx.agent_id,
+                file_path=ctx.path,
+                line_no=offset,
+            )
+        )
+
+
+def _int(v) -> int:
+    return v if isinstance(v, int) and v > 0 else 0
+
+
+def _usage_tuple(u: dict) -> tuple[int, int, int, int]:
+    return (
+        _int(u.get("input_tokens")),
+        _int(u.get("cached_input_tokens")),
+        _int(u.get("output_tokens")),
+        _int(u.get("reasoning_output_tokens")),
+    )
