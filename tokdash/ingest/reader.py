@@ -146,7 +146,7 @@ def _scan(buf: bytes, end: int, base: int, state: FileState, batch: Batch) -> No
     wants = source.wants
     for ls in sorted(lines):
         line = buf[ls : lines[ls]]
-        if not wants(line):
+        if not wants(line, ctx, base + ls, batch):
             continue
         objs, bad = decode_line(line)
         if bad:

@@ -70,6 +70,17 @@ class Usage:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class ToolUse:
+    """One tool_use block: the tool's name and, for file tools, what it touched."""
+
+    name: str
+    target: str | None = None
+    """The file path of Read/Edit/Write/NotebookEdit, the pattern of Grep/Glob, else None."""
+    whole_file: bool = False
+    """A Read without offset/limit: the whole file went into the context."""
+
+
 @dataclass(slots=True)
 class Call:
     """One billed API call, as read from one copy of it in one file.
@@ -100,8 +111,8 @@ class Call:
     A non-replica copy beats a replica, and when either copy is a replica two calls
     with the same ``msg_id`` are one call even if their keys differ (Claude's
     ``/btw`` asides replay parent messages under new request ids)."""
-    tools: dict[str, str] = field(default_factory=dict)
-    """tool_use id -> tool name, for the tool_use blocks of this call seen in this line."""
+    tools: dict[str, ToolUse] = field(default_factory=dict)
+    """tool_use id -> tool use, for the tool_use blocks of this call seen in this line."""
     open: bool = False
     """True when this copy has no stop reason yet (the response may still be streaming)."""
     stop_reason: str | None = None
@@ -117,7 +128,9 @@ class Event:
     key: tuple
     session_id: str
     kind: str
-    """One of ``prompt``, ``compaction``, ``rate_limit``, ``api_error``, ``tool``."""
+    """One of ``prompt``, ``compaction``, ``rate_limit``, ``api_error``, ``tool`` (a Codex
+    tool call; ``text`` is its name), ``tool_output`` (``text`` is the tool_use id,
+    ``value`` the size in bytes of the result line)."""
     timestamp: float
     rank: tuple
     text: str = ""

@@ -218,8 +218,8 @@ def summarize(session: Session, prices) -> SessionSummary:
             call_cost = 0.0
         mt.cost += call_cost
         cost += call_cost
-        for name in slot.tools.values():
-            tools[name] += 1
+        for tool in slot.tools.values():
+            tools[tool.name] += 1
         if c.sidechain:
             aid = c.agent_id or "sidechain"
             a = agents.get(aid)
@@ -247,6 +247,8 @@ def summarize(session: Session, prices) -> SessionSummary:
                 first_prompt = ev
         elif kind == "tool":
             tools[ev.text] += 1
+        elif kind == "tool_output":
+            continue  # sizes of tool results: used by the tips, not an activity of its own
         elif kind == "compaction":
             compactions += 1
         elif kind == "rate_limit":

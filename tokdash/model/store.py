@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tokdash.model.records import Batch, Call, Event, SessionMeta
+from tokdash.model.records import Batch, Call, Event, SessionMeta, ToolUse
 
 SessionKey = tuple[str, str]
 """(agent, session_id)."""
@@ -25,8 +25,8 @@ class CallSlot:
     primary: tuple
     """The key the call was first stored under (its key in ``Session.slots``)."""
     best: Call
-    tools: dict[str, str]
-    """tool_use id -> name, merged over every line of the call (one block per line)."""
+    tools: dict[str, ToolUse]
+    """tool_use id -> tool use, merged over every line of the call (one block per line)."""
     open: bool
     """No copy has a stop reason yet."""
 

@@ -59,8 +59,10 @@ class Source(Protocol):
     markers: tuple[bytes, ...]
     """Byte strings of which a line must contain at least one to be worth decoding."""
 
-    def wants(self, line: bytes) -> bool:
-        """Second, cheaper-than-JSON check on a line that contained a marker."""
+    def wants(self, line: bytes, ctx: FileContext, offset: int, batch: Batch) -> bool:
+        """Second, cheaper-than-JSON look at a line that contained a marker: decode it or not.
+
+        It may record what the bytes alone tell (a tool result's size) into ``batch``."""
 
     def context_for(self, path: Path, root: Path) -> FileContext | None:
         """Build the context of a transcript file, or None if the file is not a transcript."""

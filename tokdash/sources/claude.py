@@ -17,7 +17,7 @@ import os
 import re
 from pathlib import Path
 
-from tokdash.model.records import Batch, Call, Event, Usage
+from tokdash.model.records import Batch, Call, Event, ToolUse, Usage
 from tokdash.sources.base import FileContext, new_meta, parse_ts, shorten
 
 NAME = "claude"
@@ -33,6 +33,7 @@ _NOT_PROMPT_PREFIXES = (
 )
 """User-line texts that Claude Code writes itself (command output, caveats, background-task
 notices, the summary that continues a compacted conversation): not human prompts."""
+_TOOL_USE_ID = re.compile(rb'"tool_use_id":"([^"\\]{1,200})"')
 _COMMAND = re.compile(r"<command-name>(.*?)</command-name>", re.S)
 _COMMAND_ARGS = re.compile(r"<command-args>(.*?)</command-args>", re.S)
 
@@ -68,13 +69,23 @@ class ClaudeSource:
         b'-title"',
     )
 
-    def wants(self, line: bytes) -> bool:
-        """Skip tool-result user lines (often hundreds of KB) unless they also carry usage.
+    def wants(self, line: bytes, ctx: FileContext, offset: int, batch: Batch) -> bool:
+        """Decide whether a marked line is worth decoding; tool results are measured, not decoded.
 
-        A raw ``"tool_result"`` with unescaped quotes can only be JSON structure, never
-        text inside a prompt string, so this check cannot hide a human prompt.
+        Tool-result user lines are often hundreds of KB. A raw ``"tool_result"`` with
+        unescaped quotes can only be JSON structure, never text inside a prompt string,
+        so skipping them cannot hide a human prompt. Their size is what the tips need
+        (very large tool outputs), and a byte search finds the ids without parsing.
         """
         if b'"type":"tool_result"' in line and b'"usage":{' not in line:
+            if ctx.session_id is not None:
+                ids = _TOOL_USE_ID.findall(line)
+                for tid in ids:
+                    batch.events.append(
+                        Event(("claude-tool-output", tid.decode("utf-8", "replace")), ctx.session_id,
+                              "tool_output", 0.0, ctx.rank(offset), tid.decode("utf-8", "replace"),
+                              ctx.agent_id, value=len(line) // len(ids))
+                    )
             return False
         return True
 
@@ -226,7 +237,7 @@ class ClaudeSource:
             uuid = obj.get("uuid")
             key = ("claude-line", uuid if isinstance(uuid, str) else f"{ctx.path}:{offset}")
             msg_id = None
-        tools: dict[str, str] = {}
+        tools: dict[str, ToolUse] = {}
         content = msg.get("content")
         if isinstance(content, list):
             for block in content:
@@ -234,7 +245,9 @@ class ClaudeSource:
                     name = block.get("name")
                     tid = block.get("id")
                     if isinstance(name, str):
-                        tools[tid if isinstance(tid, str) else f"{ctx.path}:{offset}:{len(tools)}"] = name
+                        tools[tid if isinstance(tid, str) else f"{ctx.path}:{offset}:{len(tools)}"] = _tool_use(
+                            name, block.get("input")
+                        )
         stop = msg.get("stop_reason")
         batch.calls.append(
             Call(
@@ -313,6 +326,18 @@ class ClaudeSource:
             low = text.lower()
             kind = "rate_limit" if any(w in low for w in _RATE_LIMIT_WORDS) or "429" in low else "api_error"
             batch.events.append(Event(key, ctx.session_id, kind, ts or 0.0, ctx.rank(offset, ctx.state["native"]), shorten(text, 120)))
+
+
+_PATH_KEYS = ("file_path", "notebook_path", "path", "pattern")
+
+
+def _tool_use(name: str, inp) -> ToolUse:
+    """What a tool_use block touched: enough for the tips (re-reads, Write vs Edit)."""
+    if not isinstance(inp, dict):
+        return ToolUse(name)
+    target = next((inp[k] for k in _PATH_KEYS if isinstance(inp.get(k), str)), None)
+    whole = name == "Read" and inp.get("offset") is None and inp.get("limit") is None
+    return ToolUse(name, target, whole)
 
 
 def _int(v) -> int:

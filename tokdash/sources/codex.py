@@ -50,7 +50,7 @@ class CodexSource:
         b'"type":"error"',
     )
 
-    def wants(self, line: bytes) -> bool:
+    def wants(self, line: bytes, ctx: FileContext, offset: int, batch: Batch) -> bool:
         """Every marked Codex line is small enough to decode."""
         return True
 
