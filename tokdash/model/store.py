@@ -77,7 +77,23 @@ class Store:
         self.bad_lines: dict[str, int] = {}
         """Per file: lines that did not decode."""
 
+    # Lookups go through these four methods so a persistent store (the index) can
+    # subclass Store and fetch what is not in memory yet, without a second dedup path.
+
+    def _get_slot(self, key: tuple) -> CallSlot | None:
+        """The slot stored under ``key`` (or an alias of it), if any."""
+        return self.slots.get(key)
+
+    def _get_by_msg(self, msg_id: object) -> tuple | None:
+        """The first key seen with ``msg_id``, if any."""
+        return self._by_msg.get(msg_id)
+
+    def _get_event(self, key: tuple) -> Event | None:
+        """The event stored under ``key``, if any."""
+        return self.events.get(key)
+
     def _session(self, agent: str, sid: str) -> Session:
+        """The session (agent, sid), created empty if new."""
         key = (agent, sid)
         s = self.sessions.get(key)
         if s is None:
@@ -101,12 +117,12 @@ class Store:
         return changed
 
     def _add_call(self, call: Call, agent: str, changed: set[SessionKey]) -> None:
-        slot = self.slots.get(call.key)
+        slot = self._get_slot(call.key)
         if slot is None and call.msg_id is not None:
-            other = self._by_msg.get(call.msg_id)
+            other = self._get_by_msg(call.msg_id)
             if other is not None:
-                candidate = self.slots[other]
-                if candidate.best.replica or call.replica:
+                candidate = self._get_slot(other)
+                if candidate is not None and (candidate.best.replica or call.replica):
                     slot = candidate
                     self.slots[call.key] = slot  # alias: later copies under this key find it directly
         if slot is None:
@@ -143,7 +159,7 @@ class Store:
             changed.add(s.key)
 
     def _add_event(self, ev: Event, agent: str, changed: set[SessionKey]) -> None:
-        old = self.events.get(ev.key)
+        old = self._get_event(ev.key)
         if old is not None and not ev.rank < old.rank:
             return
         self.events[ev.key] = ev
