@@ -103,7 +103,8 @@ def run_report_sessions(args) -> int:
         raise CliError("tokdash: " + roots.problems[0])
     prices = _price_book()
     loader = Loader(roots)
-    loader.load_all(finalize=True)
+    # Forked workers read while this process loads the price table.
+    loader.load_all(finalize=True, jobs=None, warm=prices.warm)
     summaries = [summarize(s, prices) for s in loader.store.sessions.values()]
     chosen = filter_sessions(summaries, agent=args.agent, since=since, until=until, project=args.project)
     if args.json:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,10 +38,34 @@ class Loader:
         """Merge a batch into the store (the single writer's job)."""
         return self.store.add_batch(batch, agent)
 
-    def load_all(self, *, finalize: bool = True) -> LoadResult:
-        """Discover and read every file once, merging as it goes."""
+    def load_all(self, *, finalize: bool = True, jobs: int | None = 1, warm=None) -> LoadResult:
+        """Discover and read every file once, merging as it goes.
+
+        ``jobs`` > 1 (or None: one per core) reads in forked workers when there are
+        enough bytes to be worth it; that path is for one-shot commands only, since
+        the per-file read offsets stay in the workers. ``warm`` runs meanwhile.
+        """
         result = LoadResult()
-        for agent, path in discover(self.roots):
+        files = discover(self.roots)
+        if jobs != 1 and not self.reader.files:
+            from tokdash.ingest.parallel import load_parallel, partition, worker_count
+
+            sized = []
+            for agent, path in files:
+                try:
+                    sized.append((agent, path, os.path.getsize(path)))
+                except OSError:
+                    continue
+            total = sum(s for _a, _p, s in sized)
+            n = worker_count(total, jobs)
+            if n > 1:
+                result.changed = load_parallel(self.store, partition(sized, n), finalize=finalize, warm=warm)
+                result.files_read = len(sized)
+                result.bytes_read = total
+                return result
+        if warm is not None:
+            warm()
+        for agent, path in files:
             before = self.reader.files.get(str(path))
             start = before.offset if before else 0
             batch = self.read_file(agent, path, finalize=finalize)

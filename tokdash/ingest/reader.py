@@ -127,18 +127,38 @@ def read_state(state: FileState, *, finalize: bool = False) -> Batch | None:
 
 
 def _scan(buf: bytes, end: int, base: int, state: FileState, batch: Batch) -> None:
-    """Decode and parse every line of ``buf[:end]`` that contains one of the source's markers."""
+    """Decode and parse every line of ``buf[:end]`` that contains one of the source's markers.
+
+    Each marker costs one pass over the buffer in C (``bytes.find``, or a regex for a
+    group of rare markers); Python only touches the lines that matched. ``hits`` tells
+    the source which markers a line matched, so it need not search the line again.
+    """
     source = state.source
     find = buf.find
     rfind = buf.rfind
     lines: dict[int, int] = {}
-    for marker in source.markers:
-        i = find(marker, 0, end)
-        while i != -1:
-            ls = rfind(b"\n", 0, i) + 1
-            le = find(b"\n", i, end)
-            lines[ls] = le
-            i = find(marker, le + 1, end)
+    hits: dict[int, int] = {}
+    for bit, marker in enumerate(source.markers):
+        flag = 1 << bit
+        if isinstance(marker, bytes):
+            i = find(marker, 0, end)
+            while i != -1:
+                ls = rfind(b"\n", 0, i) + 1
+                le = find(b"\n", i, end)
+                lines[ls] = le
+                hits[ls] = hits.get(ls, 0) | flag
+                i = find(marker, le + 1, end)
+        else:
+            pos = -1
+            for m in marker.finditer(buf, 0, end):
+                i = m.start()
+                if i < pos:
+                    continue  # another match on a line already taken
+                ls = rfind(b"\n", 0, i) + 1
+                le = find(b"\n", i, end)
+                lines[ls] = le
+                hits[ls] = hits.get(ls, 0) | flag
+                pos = le
     if not lines:
         return
     ctx = state.ctx
@@ -146,7 +166,7 @@ def _scan(buf: bytes, end: int, base: int, state: FileState, batch: Batch) -> No
     wants = source.wants
     for ls in sorted(lines):
         line = buf[ls : lines[ls]]
-        if not wants(line, ctx, base + ls, batch):
+        if not wants(line, hits[ls], ctx, base + ls, batch):
             continue
         objs, bad = decode_line(line)
         if bad:

@@ -119,6 +119,10 @@ class PriceBook:
         """model string -> its price, or None when unpriced (misses are cached too:
         a failed lookup is the slowest path of all)."""
 
+    def warm(self) -> None:
+        """Load the price table now (~0.1 s), e.g. while worker processes parse transcripts."""
+        _snapshot()
+
     def resolve(self, model: str) -> ModelPrice | None:
         """The price of ``model``, or None when it is unknown (or ``<synthetic>``).
 

@@ -7,6 +7,7 @@ line into records. Tailing files, dedup and aggregation live elsewhere.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -56,13 +57,16 @@ class Source(Protocol):
     """One agent CLI."""
 
     name: str
-    markers: tuple[bytes, ...]
-    """Byte strings of which a line must contain at least one to be worth decoding."""
+    markers: tuple[bytes | re.Pattern[bytes], ...]
+    """Byte strings (or a compiled bytes regex for a group of rare ones) of which a
+    line must contain at least one to be worth decoding. Each costs one pass over
+    the bytes read, so keep them few."""
 
-    def wants(self, line: bytes, ctx: FileContext, offset: int, batch: Batch) -> bool:
+    def wants(self, line: bytes, hits: int, ctx: FileContext, offset: int, batch: Batch) -> bool:
         """Second, cheaper-than-JSON look at a line that contained a marker: decode it or not.
 
-        It may record what the bytes alone tell (a tool result's size) into ``batch``."""
+        ``hits`` has bit ``i`` set when the line matched ``markers[i]``. It may record
+        what the bytes alone tell (a tool result's size) into ``batch``."""
 
     def context_for(self, path: Path, root: Path) -> FileContext | None:
         """Build the context of a transcript file, or None if the file is not a transcript."""

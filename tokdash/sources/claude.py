@@ -64,30 +64,36 @@ class ClaudeSource:
     markers = (
         b'"usage":{',
         b'"type":"user"',
-        b'"type":"system"',
-        b'"type":"summary"',
-        b'-title"',
+        re.compile(rb'"type":"(?:system|summary|custom-title|ai-title)"'),
     )
+    """Usage lines; user lines (prompts, tool results); and the rare system/summary/title lines
+    in one regex pass, which costs one scan instead of four."""
+    _USAGE = 1
+    _WINDOW = 4096
+    """Tool-result lines put ``tool_use_id`` and ``"type":"tool_result"`` first in the block,
+    near the start of the line: look there before searching a line of hundreds of KB."""
 
-    def wants(self, line: bytes, ctx: FileContext, offset: int, batch: Batch) -> bool:
+    def wants(self, line: bytes, hits: int, ctx: FileContext, offset: int, batch: Batch) -> bool:
         """Decide whether a marked line is worth decoding; tool results are measured, not decoded.
 
         Tool-result user lines are often hundreds of KB. A raw ``"tool_result"`` with
         unescaped quotes can only be JSON structure, never text inside a prompt string,
         so skipping them cannot hide a human prompt. Their size is what the tips need
-        (very large tool outputs), and a byte search finds the ids without parsing.
+        (very large tool outputs), and a byte search finds the id without parsing.
         """
-        if b'"type":"tool_result"' in line and b'"usage":{' not in line:
-            if ctx.session_id is not None:
-                ids = _TOOL_USE_ID.findall(line)
-                for tid in ids:
-                    batch.events.append(
-                        Event(("claude-tool-output", tid.decode("utf-8", "replace")), ctx.session_id,
-                              "tool_output", 0.0, ctx.rank(offset), tid.decode("utf-8", "replace"),
-                              ctx.agent_id, value=len(line) // len(ids))
-                    )
-            return False
-        return True
+        if hits & self._USAGE:
+            return True
+        if line.find(b'"type":"tool_result"', 0, self._WINDOW) == -1 and b'"type":"tool_result"' not in line:
+            return True
+        if ctx.session_id is not None:
+            m = _TOOL_USE_ID.search(line, 0, self._WINDOW) or _TOOL_USE_ID.search(line)
+            if m:
+                tid = m.group(1).decode("utf-8", "replace")
+                batch.events.append(
+                    Event(("claude-tool-output", tid), ctx.session_id, "tool_output", 0.0, ctx.rank(offset), tid,
+                          ctx.agent_id, value=len(line))
+                )
+        return False
 
     def scan_roots(self, roots: list[Path]) -> list[Path]:
         """The ``projects/`` dirs of the roots that exist."""

@@ -50,7 +50,7 @@ class CodexSource:
         b'"type":"error"',
     )
 
-    def wants(self, line: bytes, ctx: FileContext, offset: int, batch: Batch) -> bool:
+    def wants(self, line: bytes, hits: int, ctx: FileContext, offset: int, batch: Batch) -> bool:
         """Every marked Codex line is small enough to decode."""
         return True
 
@@ -121,7 +121,9 @@ class CodexSource:
             self._token_count(payload, ctx, offset, ts, replay, batch)
         elif typ == "event_msg" and ptype == "user_message":
             text = payload.get("message")
-            if isinstance(text, str) and text.strip() and not replay:
+            # A sub-agent thread's user message is the task its parent agent wrote, not a
+            # human prompt (the Claude source skips sub-agent prompts for the same reason).
+            if isinstance(text, str) and text.strip() and not replay and not ctx.is_subagent_file:
                 digest = hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=8).hexdigest()
                 key = ("codex-prompt", ctx.state["total"], digest)
                 batch.events.append(
