@@ -48,7 +48,7 @@ class Loader:
         result = LoadResult()
         files = discover(self.roots)
         if jobs != 1 and not self.reader.files:
-            from tokdash.ingest.parallel import load_parallel, partition, worker_count
+            from tokdash.ingest.parallel import PARENT_HANDICAP_BYTES, load_parallel, partition, worker_count
 
             sized = []
             for agent, path in files:
@@ -59,7 +59,9 @@ class Loader:
             total = sum(s for _a, _p, s in sized)
             n = worker_count(total, jobs)
             if n > 1:
-                result.changed = load_parallel(self.store, partition(sized, n), finalize=finalize, warm=warm)
+                result.changed = load_parallel(
+                    self.store, partition(sized, n, PARENT_HANDICAP_BYTES if warm else 0), finalize=finalize, warm=warm
+                )
                 result.files_read = len(sized)
                 result.bytes_read = total
                 return result

@@ -174,6 +174,9 @@ class Batch:
     events: list[Event] = field(default_factory=list)
     metas: list[SessionMeta] = field(default_factory=list)
     bad_lines: int = 0
+    pending: dict = field(default_factory=dict)
+    """Calls of this batch by key, so a source can fold the streaming copies of one
+    response (one line per content block) into one record before the store sees it."""
 
     def extend(self, other: Batch) -> None:
         """Append another batch's contents to this one."""

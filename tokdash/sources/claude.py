@@ -37,6 +37,7 @@ _TOOL_USE_ID = re.compile(rb'"tool_use_id":"([^"\\]{1,200})"')
 _COMMAND = re.compile(r"<command-name>(.*?)</command-name>", re.S)
 _COMMAND_ARGS = re.compile(r"<command-args>(.*?)</command-args>", re.S)
 
+_COUNTED_TYPES = frozenset({"assistant", "user", "system", "summary", "custom-title", "ai-title"})
 _RATE_LIMIT_WORDS = ("limit reached", "rate limit", "rate_limit", "usage limit", "overloaded")
 
 
@@ -63,11 +64,10 @@ class ClaudeSource:
     name = NAME
     markers = (
         b'"usage":{',
-        b'"type":"user"',
-        re.compile(rb'"type":"(?:system|summary|custom-title|ai-title)"'),
+        re.compile(rb'"type":"(?:user|system|summary|custom-title|ai-title)"'),
     )
-    """Usage lines; user lines (prompts, tool results); and the rare system/summary/title lines
-    in one regex pass, which costs one scan instead of four."""
+    """Usage lines, then user lines (prompts, tool results) and the rare system/summary/title
+    lines in one regex pass: each marker costs a scan of every byte, so two, not five."""
     _USAGE = 1
     _WINDOW = 4096
     """Tool-result lines put ``tool_use_id`` and ``"type":"tool_result"`` first in the block,
@@ -153,6 +153,10 @@ class ClaudeSource:
     def parse(self, obj: dict, ctx: FileContext, offset: int, batch: Batch) -> None:
         """One decoded Claude Code line into records."""
         typ = obj.get("type")
+        if typ not in _COUNTED_TYPES:
+            # progress (its embedded sub-agent usage is a copy, never counted),
+            # file-history-snapshot, queue-operation, unknown future types: nothing to count.
+            return
         ts = parse_ts(obj.get("timestamp"))
         if ctx.session_id is None:
             sid = obj.get("sessionId")
@@ -200,8 +204,6 @@ class ClaudeSource:
             text = obj.get("aiTitle") or obj.get("title")
             if isinstance(text, str) and text and meta.title_rank <= 2:
                 meta.title, meta.title_rank = shorten(text), 2
-        # every other type (progress, file-history-snapshot, queue-operation, ...) carries
-        # nothing we count; usage embedded in progress lines is deliberately ignored.
 
     def _agent_of(self, obj: dict, ctx: FileContext) -> tuple[bool, str | None]:
         sidechain = obj.get("isSidechain") is True
@@ -232,7 +234,18 @@ class ClaudeSource:
         usage = msg.get("usage")
         if not isinstance(usage, dict) or not isinstance(model, str) or not model:
             return
-        u = _usage(usage)
+        # Inlined _usage: this runs once per content block of every response.
+        get = usage.get
+        inp, out, cc_total, cr = (get("input_tokens"), get("output_tokens"),
+                                  get("cache_creation_input_tokens"), get("cache_read_input_tokens"))
+        cc = get("cache_creation")
+        if (type(inp) is int and type(out) is int and type(cc_total) is int and type(cr) is int
+                and inp >= 0 and out >= 0 and cc_total >= 0 and cr >= 0 and get("server_tool_use") is None
+                and (cc is None or (type(cc) is dict and type(cc.get("ephemeral_1h_input_tokens", 0)) is int))):
+            w1h = min(max(cc.get("ephemeral_1h_input_tokens", 0), 0), cc_total) if cc else 0
+            u = Usage(inp, out, cc_total - w1h, w1h, cr)
+        else:
+            u = _usage(usage)  # the careful path: absent, null or odd fields
         msg_id = msg.get("id")
         req_id = obj.get("requestId")
         if not isinstance(req_id, str):
@@ -255,8 +268,25 @@ class ClaudeSource:
                             name, block.get("input")
                         )
         stop = msg.get("stop_reason")
-        batch.calls.append(
-            Call(
+        cur = batch.pending.get(key)
+        if cur is not None and cur.replica == sidechain and cur.session_id == ctx.session_id:
+            # Another content block of a response already in this batch: fold it in exactly
+            # as the store would (union of tool uses, open only while no copy has stopped,
+            # the larger total wins and brings its own fields).
+            if tools:
+                cur.tools.update(tools)
+            cur.open = cur.open and stop is None
+            rank = ctx.rank(offset, ctx.state["native"])
+            if u.total > cur.usage.total or (u.total == cur.usage.total and rank < cur.rank):
+                cur.usage = u
+                cur.timestamp = ts or 0.0
+                cur.rank = rank
+                cur.stop_reason = stop if isinstance(stop, str) else None
+                cur.fast = usage.get("speed") == "fast"
+                cur.model = model
+                cur.line_no = offset
+            return
+        batch.pending[key] = call = Call(
                 key=key,
                 session_id=ctx.session_id,
                 model=model,
@@ -274,7 +304,7 @@ class ClaudeSource:
                 file_path=ctx.path,
                 line_no=offset,
             )
-        )
+        batch.calls.append(call)
 
     def _user(self, obj: dict, ctx: FileContext, offset: int, ts: float | None, batch: Batch) -> None:
         if obj.get("isMeta") is True or obj.get("isCompactSummary") is True:
