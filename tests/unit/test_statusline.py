@@ -1,0 +1,56 @@
+"""`tokdash statusline`: one session from Claude Code's hook input, or the fleet."""
+
+from __future__ import annotations
+
+from tests.unit.builders import ClaudeSession, claude_main_path, claude_subagent_path, epoch, prices
+from tokdash.model.store import Store
+from tokdash.ingest.reader import Reader
+from tokdash.sources import SOURCES
+from tokdash.statusline import fleet_line, parse_hook_input, session_line, session_summary
+
+
+def _write_session(tmp_path):
+    projects = tmp_path / "projects"
+    main = ClaudeSession("s-1")
+    main.lines += main.response(input=10, output=90, cache_read=900).lines
+    sub = ClaudeSession("s-1", agent_id="a1b2c3")
+    sub.lines += sub.response(model="claude-haiku-4-5-20251001", input=5, output=5, cache_read=90).lines
+    path = main.write(claude_main_path(projects, main.cwd, "s-1"))
+    sub.write(claude_subagent_path(projects, main.cwd, "s-1", "a1b2c3"))
+    return path
+
+
+def test_hook_input_parsing_tolerates_garbage():
+    assert parse_hook_input(b"") is None
+    assert parse_hook_input(b"not json") is None
+    assert parse_hook_input(b"[1, 2]") is None
+    assert parse_hook_input(b'{"session_id": "x", "transcript_path": "/t.jsonl"}')["session_id"] == "x"
+
+
+def test_session_line_includes_subagents(tmp_path):
+    path = _write_session(tmp_path)
+    s = session_summary(path, prices())
+    assert s is not None
+    assert s.usage.total == 10 + 90 + 900 + 5 + 5 + 90
+    assert s.api_calls == 2
+    line = session_line(s)
+    assert "1.10k tok" in line
+    assert "cache 99%" in line  # 990 read / (15 input + 990 read)
+    assert line.startswith("opus")
+
+
+def test_session_summary_of_missing_transcript_is_none(tmp_path):
+    assert session_summary(tmp_path / "nope.jsonl", prices()) is None
+
+
+def test_fleet_line_counts_only_today(tmp_path):
+    path = _write_session(tmp_path)
+    store, reader = Store(), Reader()
+    for p in [path, *sorted((path.with_suffix("") / "subagents").iterdir())]:
+        store.add_batch(reader.read(p, SOURCES["claude"], finalize=True), "claude")
+    last = max(slot.best.timestamp for s in store.sessions.values() for slot in s.slots.values())
+    line = fleet_line(store, prices(), now=last + 30)
+    assert line.startswith("1 working · today 1.10k tok $")
+    tomorrow = fleet_line(store, prices(), now=last + 2 * 86400)
+    assert tomorrow == "0 working · today 0 tok $0.00"
+    assert epoch(0) < last
