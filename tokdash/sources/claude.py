@@ -89,9 +89,16 @@ class ClaudeSource:
             m = _TOOL_USE_ID.search(line, 0, self._WINDOW) or _TOOL_USE_ID.search(line)
             if m:
                 tid = m.group(1).decode("utf-8", "replace")
+                # The model's copy is ``message.content``; Claude Code appends a second copy for
+                # its UI as the top-level ``toolUseResult``, which never reaches the model.
+                ui_copy = line.find(b'"toolUseResult":', m.end())
+                size = (ui_copy if ui_copy != -1 else len(line)) - m.start()
+                ts_at = line.rfind(b'"timestamp":"')
+                ts = parse_ts(line[ts_at + 13 : ts_at + 43].split(b'"', 1)[0].decode("ascii", "replace")) \
+                    if ts_at != -1 else None
                 batch.events.append(
-                    Event(("claude-tool-output", tid), ctx.session_id, "tool_output", 0.0, ctx.rank(offset), tid,
-                          ctx.agent_id, value=len(line))
+                    Event(("claude-tool-output", tid), ctx.session_id, "tool_output", ts or 0.0, ctx.rank(offset),
+                          tid, ctx.agent_id, value=max(size, 0))
                 )
         return False
 
@@ -153,9 +160,10 @@ class ClaudeSource:
     def parse(self, obj: dict, ctx: FileContext, offset: int, batch: Batch) -> None:
         """One decoded Claude Code line into records."""
         typ = obj.get("type")
-        if typ not in _COUNTED_TYPES:
+        if type(typ) is not str or typ not in _COUNTED_TYPES:
             # progress (its embedded sub-agent usage is a copy, never counted),
             # file-history-snapshot, queue-operation, unknown future types: nothing to count.
+            # (The str check first: a corrupt line's "type" may be a list, unhashable.)
             return
         ts = parse_ts(obj.get("timestamp"))
         if ctx.session_id is None:
