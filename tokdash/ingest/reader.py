@@ -85,6 +85,7 @@ def read_state(state: FileState, *, finalize: bool = False) -> Batch | None:
             if fresh is not None:
                 state.ctx = fresh
             state.offset = 0
+            state.bad_lines = 0  # they will be met (and counted) again
             state.resets += 1
         state.ident = ident
         state.size = st.st_size

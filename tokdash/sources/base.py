@@ -75,14 +75,24 @@ class Source(Protocol):
         """Turn one decoded line (a JSON object) into records appended to ``batch``."""
 
 
+_TS_MAX = 253402214400.0
+"""9999-12-30T00:00:00Z: a day short of the end of ``datetime``, so local time still converts."""
+
+
 def parse_ts(value: Any) -> float | None:
-    """ISO-8601 (``Z`` or offset) to epoch seconds; None for anything else."""
+    """ISO-8601 (``Z`` or offset) to epoch seconds; None for anything else.
+
+    A date before 1970 or at the end of the calendar (a corrupt line, e.g. year 9999
+    with a negative offset) is no usable time: it would crash the ISO and local-time
+    formatting of every report that shows the session, so it counts as absent.
+    """
     if not isinstance(value, str) or not value:
         return None
     try:
-        return datetime.fromisoformat(value).timestamp()
-    except ValueError:
+        ts = datetime.fromisoformat(value).timestamp()
+    except (ValueError, OverflowError):
         return None
+    return ts if 0.0 <= ts < _TS_MAX else None
 
 
 def decode_line(line: bytes) -> tuple[list[dict], int]:
@@ -114,7 +124,9 @@ def decode_line(line: bytes) -> tuple[list[dict], int]:
             break
         try:
             obj, end = _DECODER.raw_decode(text, i)
-        except ValueError:
+        except (ValueError, RecursionError):
+            # RecursionError: a corrupt line nested deeper than the stdlib decoder's stack
+            # (orjson gives up at 1024 levels and sends such lines here); still just a bad line.
             obj, end = None, -1
         if isinstance(obj, dict):
             objs.append(obj)
@@ -129,7 +141,7 @@ def decode_line(line: bytes) -> tuple[list[dict], int]:
             tries += 1
             try:
                 obj, end = _DECODER.raw_decode(text, j)
-            except ValueError:
+            except (ValueError, RecursionError):
                 j = text.find("{", j + 1)
                 continue
             rest = text[end:].lstrip()

@@ -1,0 +1,204 @@
+"""The store: global dedup with replacement, ownership, aliases, events; order independence."""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from builders import prices
+from tokdash.model.records import Batch, Call, Event, SessionMeta, ToolUse, Usage
+from tokdash.model.session import summarize
+from tokdash.model.store import Store
+
+A, B, C = "sess-a", "sess-b", "sess-c"
+
+
+def call(key, session=A, *, total=(1, 10, 0, 0, 100), rank=(0, 0.0, "f", 0), replica=False, msg=None,
+         tools=None, open=False, agent_id=None, ts=1_770_000_000.0, model="claude-opus-4-6") -> Call:
+    inp, out, w5, w1, rd = total
+    return Call(key=key, session_id=session, model=model, timestamp=ts,
+                usage=Usage(input=inp, output=out, cache_write_5m=w5, cache_write_1h=w1, cache_read=rd),
+                rank=rank, sidechain=replica, replica=replica, agent_id=agent_id, msg_id=msg,
+                tools=tools or {}, open=open)
+
+
+def batch(*calls, events=(), metas=()) -> Batch:
+    return Batch(calls=list(calls), events=list(events), metas=list(metas))
+
+
+def owned(store: Store) -> dict[str, tuple[int, int]]:
+    """session -> (api calls, total tokens), from the store's membership."""
+    out = {}
+    for (_agent, sid), s in store.sessions.items():
+        out[sid] = (len(s.slots), sum(slot.best.usage.total for slot in s.slots.values()))
+    return out
+
+
+def test_a_larger_copy_replaces_a_smaller_one_in_either_order():
+    small = call(("claude", "m1", "r1"), total=(3, 5, 0, 0, 1000), rank=(0, 0.0, "a", 10))
+    big = call(("claude", "m1", "r1"), total=(3, 250, 0, 0, 1000), rank=(0, 0.0, "a", 90))
+    for first, second in ((small, big), (big, small)):
+        store = Store()
+        store.add_batch(batch(first), "claude")
+        changed = store.add_batch(batch(second), "claude")
+        assert owned(store) == {A: (1, 1253)}
+        assert changed == ({("claude", A)} if second is big else set())
+        assert store.slots[("claude", "m1", "r1")].best is big
+
+
+def test_equal_copies_keep_the_one_with_the_smallest_rank_and_its_session():
+    first = call(("k",), A, rank=(0, 100.0, "/p/a.jsonl", 5))
+    copy = call(("k",), B, rank=(1, 50.0, "/p/b.jsonl", 5))  # non-native: copied into B
+    for order in ((first, copy), (copy, first)):
+        store = Store()
+        for c in order:
+            store.add_batch(batch(c), "claude")
+        assert owned(store)[A] == (1, 111) and owned(store).get(B, (0, 0)) == (0, 0)
+
+
+def test_ownership_moves_when_a_better_copy_from_another_session_arrives():
+    side = call(("claude", "m1", "r1"), B, total=(9, 900, 0, 0, 0), replica=True, msg="m1", agent_id="a1")
+    main = call(("claude", "m1", "r1"), A, total=(9, 100, 0, 0, 0), msg="m1")
+    store = Store()
+    store.add_batch(batch(side), "claude")
+    assert owned(store) == {B: (1, 909)}
+    vb = store.sessions[("claude", B)].version
+    changed = store.add_batch(batch(main), "claude")
+    assert changed == {("claude", A), ("claude", B)}
+    assert owned(store) == {A: (1, 109), B: (0, 0)}
+    assert store.sessions[("claude", B)].version > vb
+    assert summarize(store.sessions[("claude", A)], prices()).subagents == []
+
+
+def test_replica_with_the_same_message_id_and_another_key_is_the_same_call():
+    """The /btw rule: a sidechain copy under a new request id is an alias of the call."""
+    main = call(("claude", "m1", "r1"), A, total=(5, 50, 0, 0, 500), msg="m1")
+    aside = call(("claude", "m1", "r9"), A, total=(5, 80, 0, 0, 500), msg="m1", replica=True, rank=(0, 0.0, "f", 1))
+    later = call(("claude", "m1", "r9"), A, total=(5, 99, 0, 0, 500), msg="m1", replica=True, rank=(0, 0.0, "f", 2))
+    for order in itertools.permutations((main, aside, later)):
+        store = Store()
+        for c in order:
+            store.add_batch(batch(c), "claude")
+        assert owned(store) == {A: (1, 555)}
+        assert store.slots[("claude", "m1", "r9")] is store.slots[("claude", "m1", "r1")]  # alias
+
+
+def test_two_main_chain_copies_with_the_same_message_id_are_two_calls():
+    one = call(("claude", "m1", "r1"), msg="m1")
+    two = call(("claude", "m1", "r2"), msg="m1", total=(1, 1, 0, 0, 1))
+    store = Store()
+    store.add_batch(batch(one, two), "claude")
+    assert owned(store) == {A: (2, 114)}
+
+
+def test_tools_are_the_union_over_copies_and_open_clears_on_a_closed_copy():
+    k = ("claude", "m1", "r1")
+    c1 = call(k, tools={"t1": ToolUse("Read", "/a.py", True)}, open=True, total=(1, 2, 0, 0, 0))
+    c2 = call(k, tools={"t2": ToolUse("Edit", "/a.py")}, open=True, total=(1, 5, 0, 0, 0))
+    c3 = call(k, tools={"t1": ToolUse("Read", "/a.py", True)}, open=False, total=(1, 3, 0, 0, 0))
+    store = Store()
+    for c in (c1, c2, c3):
+        store.add_batch(batch(c), "claude")
+    slot = store.slots[k]
+    assert set(slot.tools) == {"t1", "t2"} and slot.open is False
+    assert slot.best is c2  # the largest total, even though c3 came later
+    s = summarize(store.sessions[("claude", A)], prices())
+    assert s.tool_uses == {"Read": 1, "Edit": 1} and s.open is False and s.usage.output == 5
+
+
+def test_events_keep_the_smallest_rank_and_move_between_sessions():
+    e_copy = Event(("claude-prompt", "u1"), B, "prompt", 10.0, (1, 0.0, "b", 0), "hello")
+    e_orig = Event(("claude-prompt", "u1"), A, "prompt", 10.0, (0, 0.0, "a", 0), "hello")
+    for order in ((e_copy, e_orig), (e_orig, e_copy)):
+        store = Store()
+        for e in order:
+            store.add_batch(batch(events=[e]), "claude")
+        assert store.events[("claude-prompt", "u1")] is e_orig
+        assert list(store.sessions[("claude", A)].events) == [("claude-prompt", "u1")]
+        sb = store.sessions.get(("claude", B))
+        assert sb is None or not sb.events
+
+
+def test_readding_a_batch_is_idempotent():
+    metas = [SessionMeta(A, "claude", "/p/a.jsonl", cwd="/srv", bad_lines=2)]
+    b = batch(call(("k1",)), call(("k2",), total=(2, 2, 2, 2, 2)),
+              events=[Event(("p", 1), A, "prompt", 5.0, (0,), "x")], metas=metas)
+    store = Store()
+    store.add_batch(b, "claude")
+    before = summarize(store.sessions[("claude", A)], prices()).to_json()
+    store.add_batch(b, "claude")
+    assert summarize(store.sessions[("claude", A)], prices()).to_json() == before
+    assert store.bad_lines == {"/p/a.jsonl": 2}
+    assert before["unreadable_lines"] == 2 and before["project"] == "/srv"
+
+
+def test_sessions_of_two_agents_with_the_same_id_stay_apart():
+    store = Store()
+    store.add_batch(batch(call(("claude", "m", "r"), "same-id")), "claude")
+    store.add_batch(batch(call(("codex", "same-id", (1, 0, 1, 0)), "same-id")), "codex")
+    assert set(store.sessions) == {("claude", "same-id"), ("codex", "same-id")}
+
+
+# --- property: the order records arrive in never changes the result -----------------
+
+SESSIONS = [A, B, C]
+
+
+@st.composite
+def call_copies(draw):
+    """Copies of a few calls, as real files produce them.
+
+    Per call (one message id): at most one main-chain key (its copies are streaming
+    snapshots, resumed copies...), plus replica copies under that key or under other
+    request ids (/btw replays). Each copy has a distinct rank (file, offset) and a
+    random session.
+    """
+    n_calls = draw(st.integers(1, 6))
+    copies = []
+    offset = itertools.count()
+    for i in range(n_calls):
+        msg = f"m{i}"
+        for _ in range(draw(st.integers(1, 5))):
+            replica = draw(st.booleans())
+            req = "r0" if not replica else draw(st.sampled_from(["r0", "r1", "r2"]))
+            total = tuple(draw(st.integers(0, 40)) for _ in range(5))
+            copies.append(call(("claude", msg, req), draw(st.sampled_from(SESSIONS)), total=total, replica=replica,
+                               msg=msg, rank=(draw(st.integers(0, 1)), float(draw(st.integers(0, 3))), "f",
+                                              next(offset)),
+                               agent_id="a1" if replica else None))
+    return copies
+
+
+def _oracle(copies: list[Call]) -> dict[str, tuple[int, int]]:
+    """Independent model of the rules: one call per message id, best copy = main chain first,
+    then the largest total, then the smallest rank; the call belongs to the best copy's session."""
+    best: dict[str, Call] = {}
+    for c in copies:
+        b = best.get(c.msg_id)
+        if b is None or (c.replica, -c.usage.total, c.rank) < (b.replica, -b.usage.total, b.rank):
+            best[c.msg_id] = c
+    out = {s: (0, 0) for s in SESSIONS}
+    for c in best.values():
+        n, t = out[c.session_id]
+        out[c.session_id] = (n + 1, t + c.usage.total)
+    return out
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(copies=call_copies(), data=st.data())
+def test_any_arrival_order_gives_the_oracle_totals(copies, data):
+    order = data.draw(st.permutations(copies))
+    batches = data.draw(st.integers(1, 3))
+    store = Store()
+    step = max(1, len(order) // batches)
+    for i in range(0, len(order), step):
+        store.add_batch(batch(*order[i : i + step]), "claude")
+    got = {s: (0, 0) for s in SESSIONS}
+    got.update(owned(store))
+    assert got == _oracle(copies)
+    # the lazily derived summaries agree with the membership
+    for (_agent, sid), sess in store.sessions.items():
+        summ = summarize(sess, prices())
+        assert (summ.api_calls, summ.usage.total) == got[sid]
