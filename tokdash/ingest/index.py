@@ -1,0 +1,1215 @@
+"""The persistent index: what tokdash has read, kept in SQLite under the data dir.
+
+Claude Code deletes transcripts after 30 days and re-reading gigabytes at every
+start is slow, so everything the in-memory :class:`~tokdash.model.store.Store`
+would hold is kept in one SQLite file per set of roots
+(``<data dir>/index-<hash of the roots>.db``):
+
+- ``files``: per transcript its identity (path, st_dev/st_ino), size, mtime, the
+  byte offset read up to, and the serialized parse context (``FileContext`` with
+  ``state`` and ``meta``), so a run continues each file exactly where the last
+  one stopped, mid-session state included;
+- ``slots`` / ``keys`` / ``msgs``: per API call the best copy seen (dedup with
+  replacement), its merged tool uses, every key it is known under and the
+  ``msg_id`` index of the replica rule; plus per call its timestamp, model, tokens
+  and cost as columns, which the history reports group in SQL;
+- ``events`` and ``metas``: the best copy of every event, the facts of every file;
+- ``sessions``: per session its cached ``SessionSummary`` and an ``archived`` flag
+  (every file it was read from is gone: history outlives the transcripts).
+
+A run stats every known file. With no new bytes it serves the cached summaries
+(no call is loaded, no price table imported). With new bytes it reads only those,
+merges them through :class:`IndexStore` -- a ``Store`` whose lookups fall back to
+SQLite and which loads a session's records when the session is touched -- so
+dedup against months of history costs a few key lookups, then re-summarizes only
+the sessions that changed and writes everything back in ONE transaction. A file
+that shrank or was replaced is re-read from zero; dedup keeps that idempotent.
+
+Faults: WAL and a busy timeout let a report run while another tokdash writes
+(a report that cannot get the write lock computes its answer without saving);
+a kill mid-write rolls back to the last commit; a full disk rolls back and the
+report still prints the totals it computed; a database that does not decode is
+moved aside to ``*.corrupt-<timestamp>`` and rebuilt. A schema or parser change
+rebuilds by itself, carrying over the records of transcripts that are gone.
+
+One ``Index`` (one connection) per thread; SQLite serializes writers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sqlite3
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+
+from tokdash.ingest import index_codec as codec
+from tokdash.ingest.discovery import Roots, discover
+from tokdash.ingest.reader import FileState, read_state
+from tokdash.model.history import BUCKET_SECONDS, Fact, facts_from_sessions, to_pico
+from tokdash.model.records import Event, SessionMeta, Usage
+from tokdash.model.session import SessionSummary, summarize
+from tokdash.model.store import CallSlot, Session, SessionKey, Store
+from tokdash.sources import SOURCES
+
+SCHEMA_VERSION = 1
+"""Layout of the tables and of the stored bytes. A change drops the index and rebuilds it."""
+PARSER_VERSION = 1
+"""Bump whenever ``sources/``, the store or the summaries count differently: the index
+then rebuilds itself from the transcripts (carrying over those that are gone). A hash
+of those modules' source is checked as well, so an unbumped change is caught too."""
+BUSY_TIMEOUT = 5.0
+"""Seconds a writer waits for another tokdash's write transaction before giving up."""
+
+_SEMANTIC_FILES = (
+    "model/records.py",
+    "model/store.py",
+    "model/session.py",
+    "model/context.py",
+    "ingest/reader.py",
+    "ingest/index.py",
+    "ingest/index_codec.py",
+)
+"""Modules (besides ``sources/*.py``) whose code decides what the index holds."""
+
+_CORRUPT_ERRORS = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, agent TEXT NOT NULL, dev INTEGER, ino INTEGER, size INTEGER NOT NULL,
+    mtime REAL NOT NULL, offset INTEGER NOT NULL, resets INTEGER NOT NULL, bad_lines INTEGER NOT NULL,
+    gone INTEGER NOT NULL, ctx BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS slots (
+    pk BLOB PRIMARY KEY, agent TEXT NOT NULL, session_id TEXT NOT NULL, file TEXT NOT NULL,
+    ts REAL NOT NULL, model TEXT NOT NULL, input INTEGER NOT NULL, output INTEGER NOT NULL,
+    cw5 INTEGER NOT NULL, cw1h INTEGER NOT NULL, cr INTEGER NOT NULL, reasoning INTEGER NOT NULL,
+    web INTEGER NOT NULL, cost INTEGER, open INTEGER NOT NULL, data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS slots_session ON slots (agent, session_id);
+CREATE INDEX IF NOT EXISTS slots_ts ON slots (ts);
+CREATE TABLE IF NOT EXISTS keys (key BLOB PRIMARY KEY, pk BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS msgs (msg BLOB PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+    key BLOB PRIMARY KEY, agent TEXT NOT NULL, session_id TEXT NOT NULL, file TEXT NOT NULL, data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_session ON events (agent, session_id);
+CREATE TABLE IF NOT EXISTS metas (
+    path TEXT NOT NULL, agent TEXT NOT NULL, session_id TEXT NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY (path, agent, session_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS metas_session ON metas (agent, session_id);
+CREATE TABLE IF NOT EXISTS sessions (
+    agent TEXT NOT NULL, session_id TEXT NOT NULL, archived INTEGER NOT NULL, summary BLOB NOT NULL,
+    PRIMARY KEY (agent, session_id)
+);
+CREATE TABLE IF NOT EXISTS prices (model TEXT PRIMARY KEY, price BLOB) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS forgotten (path TEXT PRIMARY KEY) WITHOUT ROWID;
+"""
+_DATA_TABLES = ("files", "slots", "keys", "msgs", "events", "metas", "sessions", "prices")
+"""Everything a rebuild replaces (``meta`` is rewritten, ``forgotten`` survives)."""
+_ALL_TABLES = ("meta", *_DATA_TABLES, "forgotten")
+
+
+class IndexUnavailable(Exception):
+    """The index cannot be used at all (unwritable data dir, I/O error): fall back to reading everything."""
+
+
+class _Corrupt(Exception):
+    """The database file (or a record in it) does not decode."""
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+# --- fingerprints ---------------------------------------------------------------
+
+
+def _package_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def code_fingerprint() -> str:
+    """``PARSER_VERSION`` plus a hash of the source of every module that decides what is counted."""
+    root = _package_root()
+    h = hashlib.blake2b(digest_size=10)
+    rels = list(_SEMANTIC_FILES)
+    try:
+        rels += sorted(f"sources/{n}" for n in os.listdir(root / "sources") if n.endswith(".py"))
+    except OSError:
+        pass
+    for rel in rels:
+        h.update(rel.encode())
+        try:
+            h.update((root / rel).read_bytes())
+        except OSError:
+            h.update(b"\x00missing")
+    return f"{PARSER_VERSION}:{h.hexdigest()}"
+
+
+def price_fingerprint(config_path: Path | None) -> str:
+    """What the cached costs depend on: today's date (prices are dated), the config
+    file's overrides, the pricing code and the installed genai-prices table.
+
+    Cheap on purpose (no genai-prices import): when it changes, each model's price is
+    resolved again and only sessions whose models changed price are re-summarized.
+    """
+    h = hashlib.blake2b(digest_size=10)
+    h.update(datetime.now(UTC).date().isoformat().encode())
+    if config_path is not None:
+        try:
+            h.update(config_path.read_bytes())
+        except OSError:
+            h.update(b"\x00no-config")
+    h.update(_pricing_code_hash().encode())
+    try:
+        spec = importlib.util.find_spec("genai_prices")
+        origin = spec.origin if spec is not None else None
+        if origin:
+            st = os.stat(os.path.join(os.path.dirname(origin), "data.py"))
+            h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
+    except (OSError, ImportError, ValueError):
+        h.update(b"\x00no-genai-prices")
+    return h.hexdigest()
+
+
+def _pricing_code_hash() -> str:
+    try:
+        return hashlib.blake2b((_package_root() / "model" / "pricing.py").read_bytes(), digest_size=8).hexdigest()
+    except OSError:
+        return "missing"
+
+
+def roots_signature(roots: Roots) -> str:
+    """A stable text naming every root of every agent (what one index file covers)."""
+    lines = sorted(f"{agent}\t{os.path.abspath(p)}" for agent, paths in roots.by_agent.items() for p in paths)
+    return "\n".join(lines)
+
+
+def index_path(roots: Roots, data: Path | None = None) -> Path:
+    """The index file of a set of roots: ``<data dir>/index-<hash>.db``.
+
+    One file per set of roots keeps reports exact: a report over other roots never
+    sees (or dedups against) calls read from somewhere else.
+    """
+    from tokdash.paths import data_dir
+
+    digest = hashlib.blake2b(roots_signature(roots).encode(), digest_size=6).hexdigest()
+    return (data if data is not None else data_dir()) / f"index-{digest}.db"
+
+
+# --- prices -----------------------------------------------------------------------
+
+
+class _Prices:
+    """Prices for one run: the models earlier runs resolved first, the real book on first need.
+
+    While the price fingerprint holds, a model's ``ModelPrice`` (or its absence) as an
+    earlier run resolved it is exactly what a fresh ``PriceBook`` gives, so appending
+    to a session of a known model never loads the genai-prices table (~0.15 s).
+    """
+
+    def __init__(self, config_path: Path | None, seed: dict[str, object]) -> None:
+        self._config_path = config_path
+        self._book = None
+        self._plain = None
+        self.seed = seed
+        """model -> ModelPrice or None (unpriced), as resolved by earlier runs or this one."""
+        self.resolved: dict[str, object] = {}
+        """Models this run resolved from the table (to be stored)."""
+
+    def _real(self):
+        if self._book is None:
+            from tokdash.model.pricing import ModelPrice, PriceBook, load_config_prices
+
+            codec.register(ModelPrice)
+            overrides = load_config_prices(self._config_path) if self._config_path is not None else {}
+            owner = self
+
+            class SeededBook(PriceBook):
+                """A ``PriceBook`` that answers from the index's resolved prices first."""
+
+                def resolve(self, model: str):  # type: ignore[override]
+                    if model in owner.seed:
+                        return owner.seed[model]
+                    price = super().resolve(model)
+                    owner.seed[model] = owner.resolved[model] = price
+                    return price
+
+            self._book = SeededBook(overrides)
+            self._plain = PriceBook(overrides)
+        return self._book
+
+    def cost(self, model: str, usage: Usage, *, fast: bool = False) -> float | None:
+        """USD of one call (see ``PriceBook.cost``); None when the model is unpriced."""
+        return self._real().cost(model, usage, fast=fast)
+
+    def fresh(self, model: str):
+        """Resolve ``model`` from the table again, ignoring what earlier runs stored."""
+        self._real()
+        return self._plain.resolve(model)  # type: ignore[union-attr]
+
+
+# --- the store over SQLite ----------------------------------------------------------
+
+
+class IndexStore(Store):
+    """A ``Store`` whose lookups fall back to the index, loading a session's records on first touch.
+
+    Dedup goes through the base class unchanged: a key, message id or event that is
+    not in memory is looked up in SQLite; a hit loads the whole session that owns it
+    (the base class may move a call between sessions, which needs both loaded), and
+    every session a batch touches is loaded before it changes, so its summary can be
+    recomputed from complete records. What was loaded is remembered, so only what
+    changed is written back.
+    """
+
+    def __init__(self, conn: sqlite3.Connection | None, *, empty: bool, reader: codec.Reader | None = None) -> None:
+        super().__init__()
+        self._db = conn
+        self._reader = reader or codec.Reader()
+        self._empty = empty or conn is None
+        """Nothing is stored yet (a cold build): skip every SQLite lookup."""
+        self._by_pk: dict[tuple, CallSlot] = {}
+        self._clean_slots: dict[tuple, tuple] = {}
+        """pk -> (best, number of tools, open, session) as loaded: a slot differing is written."""
+        self._clean_keys: set = set()
+        self._clean_msgs: set = set()
+        self._clean_events: dict[tuple, Event] = {}
+        self._clean_metas: dict[tuple[str, str, str], SessionMeta] = {}
+
+    # lookups ---------------------------------------------------------------------
+
+    def _get_slot(self, key: tuple) -> CallSlot | None:
+        slot = self.slots.get(key)
+        if slot is not None or self._empty:
+            return slot
+        row = self._db.execute(
+            "SELECT k.pk, s.agent, s.session_id FROM keys k JOIN slots s ON s.pk = k.pk WHERE k.key = ?",
+            (codec.enc_key(key),),
+        ).fetchone()
+        if row is None:
+            return None
+        self._session(row[1], row[2])
+        slot = self._by_pk.get(codec.dec_key(row[0]))  # type: ignore[arg-type]
+        if slot is not None:
+            self.slots[key] = slot
+            self._clean_keys.add(key)
+        return slot
+
+    def _get_by_msg(self, msg_id: object) -> tuple | None:
+        key = self._by_msg.get(msg_id)
+        if key is not None or self._empty:
+            return key
+        row = self._db.execute("SELECT key FROM msgs WHERE msg = ?", (codec.enc_key(msg_id),)).fetchone()
+        if row is None:
+            return None
+        key = codec.dec_key(row[0])  # type: ignore[assignment]
+        self._by_msg[msg_id] = key
+        self._clean_msgs.add(msg_id)
+        return key
+
+    def _get_event(self, key: tuple) -> Event | None:
+        ev = self.events.get(key)
+        if ev is not None or self._empty:
+            return ev
+        row = self._db.execute("SELECT agent, session_id FROM events WHERE key = ?", (codec.enc_key(key),)).fetchone()
+        if row is None:
+            return None
+        self._session(row[0], row[1])
+        return self.events.get(key)
+
+    def _session(self, agent: str, sid: str) -> Session:
+        key = (agent, sid)
+        s = self.sessions.get(key)
+        if s is None:
+            s = self.sessions[key] = Session(agent, sid)
+            if not self._empty:
+                self._load(s)
+        return s
+
+    def load_session(self, agent: str, sid: str) -> Session | None:
+        """The session with all its records (for a detail view), or None if the index has none."""
+        s = self._session(agent, sid)
+        if not (s.slots or s.events or s.metas):
+            del self.sessions[(agent, sid)]
+            return None
+        return s
+
+    def _load(self, s: Session) -> None:
+        db = self._db
+        args = (s.agent, s.session_id)
+        for pk_b, data, is_open in db.execute(
+            "SELECT pk, data, open FROM slots WHERE agent = ? AND session_id = ? ORDER BY rowid", args
+        ):
+            pk = codec.dec_key(pk_b)
+            if pk in self._by_pk:
+                continue  # already in memory (it moved this run): memory is newer
+            d = self._reader.loads(data)
+            slot = CallSlot(pk, d["best"], d["tools"], bool(is_open))  # type: ignore[index]
+            self._by_pk[pk] = slot  # type: ignore[index]
+            self.slots.setdefault(pk, slot)  # type: ignore[arg-type]
+            s.slots[pk] = slot  # type: ignore[index]
+            self._clean_slots[pk] = (slot.best, len(slot.tools), slot.open, s.key)  # type: ignore[index]
+            self._clean_keys.add(pk)
+        for key_b, data in db.execute(
+            "SELECT key, data FROM events WHERE agent = ? AND session_id = ? ORDER BY rowid", args
+        ):
+            key = codec.dec_key(key_b)
+            if key in self.events:
+                continue
+            ev = self._reader.loads(data)
+            self.events[key] = ev  # type: ignore[index]
+            s.events[key] = ev  # type: ignore[index]
+            self._clean_events[key] = ev  # type: ignore[index]
+        for path, data in db.execute("SELECT path, data FROM metas WHERE agent = ? AND session_id = ?", args):
+            meta = self._reader.loads(data)
+            s.metas[path] = meta  # type: ignore[assignment]
+            self._clean_metas[(path, s.agent, s.session_id)] = meta  # type: ignore[assignment]
+
+    # carrying records over a rebuild ---------------------------------------------
+
+    def adopt_slot(self, agent: str, slot: CallSlot, keys: Iterable[tuple]) -> None:
+        """Take a call (with every key it is known under) over from a previous index."""
+        self._by_pk[slot.primary] = slot
+        for k in keys:
+            self.slots[k] = slot
+        self.slots.setdefault(slot.primary, slot)
+        self._session(agent, slot.best.session_id).slots[slot.primary] = slot
+
+    def adopt_event(self, agent: str, ev: Event) -> None:
+        """Take an event over from a previous index."""
+        self.events[ev.key] = ev
+        self._session(agent, ev.session_id).events[ev.key] = ev
+
+    def adopt_meta(self, agent: str, meta: SessionMeta) -> None:
+        """Take a file's facts over from a previous index."""
+        self._session(agent, meta.session_id).metas[meta.path] = meta
+
+    # what to write back -----------------------------------------------------------
+
+    def dirty_slots(self) -> Iterable[tuple[Session, CallSlot]]:
+        """Slots new or changed since they were loaded, with the session that owns them now."""
+        clean = self._clean_slots
+        for s in self.sessions.values():
+            for pk, slot in s.slots.items():
+                c = clean.get(pk)
+                if c is None or c[0] is not slot.best or c[1] != len(slot.tools) or c[2] != slot.open or c[3] != s.key:
+                    yield s, slot
+
+    def new_keys(self) -> Iterable[tuple[tuple, tuple]]:
+        """(key, primary key) of every key not stored yet."""
+        clean = self._clean_keys
+        return [(k, slot.primary) for k, slot in self.slots.items() if k not in clean]
+
+    def new_msgs(self) -> Iterable[tuple[object, tuple]]:
+        """(msg_id, key) not stored yet (the first key seen with a message id wins)."""
+        clean = self._clean_msgs
+        return [(m, k) for m, k in self._by_msg.items() if m not in clean]
+
+    def dirty_events(self) -> Iterable[tuple[Session, Event]]:
+        """Events new or moved since they were loaded."""
+        clean = self._clean_events
+        for s in self.sessions.values():
+            for key, ev in s.events.items():
+                if clean.get(key) is not ev:
+                    yield s, ev
+
+    def dirty_metas(self) -> Iterable[tuple[Session, SessionMeta]]:
+        """File facts new or changed since they were loaded."""
+        clean = self._clean_metas
+        for s in self.sessions.values():
+            for path, meta in s.metas.items():
+                if clean.get((path, s.agent, s.session_id)) is not meta:
+                    yield s, meta
+
+    def force_dirty(self, models: set[str]) -> None:
+        """Rewrite the loaded calls of ``models`` (their price changed)."""
+        for s in self.sessions.values():
+            for pk, slot in s.slots.items():
+                if slot.best.model in models:
+                    self._clean_slots.pop(pk, None)
+
+
+# --- file rows ----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _FileRow:
+    path: str
+    agent: str
+    dev: int | None
+    ino: int | None
+    size: int
+    mtime: float
+    offset: int
+    resets: int
+    bad_lines: int
+    gone: bool
+    ctx: bytes
+
+    def to_state(self, reader: codec.Reader) -> FileState:
+        ctx = reader.loads(self.ctx)
+        ident = (self.dev, self.ino) if self.dev is not None and self.ino is not None else None
+        return FileState(self.path, SOURCES[self.agent], ctx, self.offset, ident, self.size, self.mtime,
+                         self.resets, self.bad_lines)  # type: ignore[arg-type]
+
+
+def _state_row(agent: str, st: FileState, gone: bool = False) -> tuple:
+    dev, ino = st.ident if st.ident is not None else (None, None)
+    return (st.path, agent, dev, ino, st.size, st.mtime, st.offset, st.resets, st.bad_lines, int(gone),
+            codec.dumps(st.ctx))
+
+
+# --- results --------------------------------------------------------------------------
+
+
+@dataclass
+class SyncResult:
+    """What one run of the index gives a report or a UI."""
+
+    summaries: list[SessionSummary]
+    """Every session of the index, archived ones included."""
+    archived: set[SessionKey] = field(default_factory=set)
+    """Sessions whose transcript files are all gone."""
+    changed: set[SessionKey] = field(default_factory=set)
+    """Sessions this run re-summarized."""
+    files_read: int = 0
+    bytes_read: int = 0
+    saved: bool = True
+    """False when what this run read could not be written (the index was busy, the disk
+    full): the numbers are still complete, and the next run reads those bytes again."""
+    rebuilt: bool = False
+    """Everything came from this run's reading (a cold build or a rebuild)."""
+    store: IndexStore | None = None
+    """The sessions this run loaded (every changed one), with all their records."""
+    prices: _Prices | None = None
+
+
+class IndexUsageError(Exception):
+    """A maintenance request that cannot be done (e.g. forgetting a path the index does not hold)."""
+
+
+# --- the index ------------------------------------------------------------------------
+
+
+class Index:
+    """One index file and its connection. :meth:`sync` brings it up to date and reads it."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        roots: Roots | None = None,
+        config_path: Path | None = None,
+        busy_timeout: float | None = None,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.roots = roots
+        """The roots this index covers; a rebuild lists their files itself."""
+        self.roots_sig = roots_signature(roots) if roots is not None else ""
+        self.config_path = config_path
+        """The price config file (overrides); part of the price fingerprint."""
+        self.busy_timeout = BUSY_TIMEOUT if busy_timeout is None else busy_timeout
+        self.warn = warn or _stderr
+        """Where one-line notices go (stderr by default)."""
+        self.conn: sqlite3.Connection | None = None
+        self._full = True
+        self.reader = codec.Reader()
+        """Decodes stored rows in the layouts they were written with."""
+        self._price_fp = ""
+
+    @classmethod
+    def for_roots(cls, roots: Roots, data: Path | None = None, **kwargs) -> Index:
+        """The index of these roots in the data dir (or in ``data``)."""
+        return cls(index_path(roots, data), roots=roots, **kwargs)
+
+    # connection ----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection (a later call opens it again)."""
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            finally:
+                self.conn = None
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _open(self) -> sqlite3.Connection:
+        if self.conn is not None:
+            return self.conn
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = _connect(self.path, self.busy_timeout)
+        except (OSError, sqlite3.OperationalError) as exc:
+            raise IndexUnavailable(f"cannot open the index {self.path}: {_reason(exc)}") from None
+        conn = self.conn
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone():
+                conn.execute("BEGIN IMMEDIATE")
+                _create_schema(conn)
+                conn.execute("INSERT OR IGNORE INTO meta (k, v) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+                conn.execute("COMMIT")
+            self._read_layouts()
+        except sqlite3.DatabaseError as exc:
+            self._abort()
+            if _is_corrupt(exc):
+                raise _Corrupt(_reason(exc)) from None
+            raise
+        return conn
+
+    def _read_layouts(self) -> None:
+        row = self.conn.execute("SELECT v FROM meta WHERE k = 'layouts'").fetchone()  # type: ignore[union-attr]
+        try:
+            layouts = orjson.loads(row[0]) if row and row[0] else None
+        except orjson.JSONDecodeError:
+            layouts = None
+        self.reader = codec.Reader(layouts if isinstance(layouts, dict) else None)
+
+    def _abort(self) -> None:
+        if self.conn is not None and self.conn.in_transaction:
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+
+    def _meta(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT k, v FROM meta").fetchall())  # type: ignore[union-attr]
+
+    def _move_aside(self, reason: str) -> Path:
+        """Rename a damaged database (and its WAL files) to ``*.corrupt-<timestamp>``."""
+        self.close()
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        n = 1
+        while target.exists():
+            n += 1
+            target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{n}")
+        for suffix in ("", "-wal", "-shm"):
+            src = Path(str(self.path) + suffix)
+            if src.exists():
+                os.replace(src, Path(str(target) + suffix))
+        self.warn(f"tokdash: the index {self.path} was damaged ({reason}); moved it to {target.name} and rebuilt it")
+        return target
+
+    # public operations -----------------------------------------------------------------
+
+    def sync(
+        self,
+        found: list[tuple[str, Path]],
+        *,
+        finalize: bool = True,
+        rebuild: bool = False,
+        forget: Iterable[str] = (),
+        full: bool = True,
+    ) -> SyncResult:
+        """Bring the index up to date with the transcript files ``found``; return the sessions.
+
+        ``found`` is normally every file ``discover`` lists; a live view may pass only
+        the files a watcher saw change (other known files are then left as they are).
+        With ``full`` every session's summary is returned, else only those of the
+        sessions this run changed (``archived`` always covers every session).
+        ``rebuild`` re-reads every file from zero (carrying over the records of files
+        that are gone); ``forget`` drops files, or every file under a folder, from the
+        index for good. Raises :class:`IndexUnavailable` when the index cannot be used
+        at all (the caller then reads the transcripts without it).
+        """
+        forget = [os.path.abspath(os.path.expanduser(str(p))) for p in forget]
+        self._full = full
+        for attempt in range(2):
+            try:
+                return self._sync(found, finalize=finalize, rebuild=rebuild, forget=forget)
+            except (_Corrupt, codec.CodecError) as exc:
+                self._abort()
+                if attempt:
+                    raise IndexUnavailable(f"the index {self.path} is unusable: {exc}") from None
+                self._move_aside(str(exc))
+            except sqlite3.DatabaseError as exc:
+                self._abort()
+                if _is_corrupt(exc) and not attempt:
+                    self._move_aside(_reason(exc))
+                    continue
+                raise IndexUnavailable(f"cannot use the index {self.path}: {_reason(exc)}") from None
+        raise AssertionError("unreachable")
+
+    def _sync(self, found, *, finalize: bool, rebuild: bool, forget: list[str]) -> SyncResult:
+        conn = self._open()
+        self._price_fp = price_fingerprint(self.config_path)
+        if not rebuild and not forget:
+            # Read-only first: with nothing new, answer from one consistent snapshot.
+            conn.execute("BEGIN")
+            try:
+                meta = self._meta()
+                if self._version_problem(meta) is None and meta.get("price_fp") == self._price_fp:
+                    to_read, vanished = _plan(found, self._file_rows(), self._forgotten())
+                    if not to_read and not vanished:
+                        return self._cached_result()
+            finally:
+                conn.execute("ROLLBACK")
+        return self._write_phase(found, finalize=finalize, rebuild=rebuild, forget=forget)
+
+    def _version_problem(self, meta: dict[str, str]) -> str | None:
+        if meta.get("schema") != str(SCHEMA_VERSION):
+            return f"the index format changed (schema {meta.get('schema')} -> {SCHEMA_VERSION})"
+        code = meta.get("code")
+        if code is None:
+            return _NEW
+        if code != code_fingerprint():
+            return "tokdash's transcript parser changed since the index was built"
+        return None
+
+    def _write_phase(self, found, *, finalize: bool, rebuild: bool, forget: list[str]) -> SyncResult:
+        conn = self.conn
+        assert conn is not None
+        writable = True
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if rebuild or forget:
+                raise IndexUsageError("the index is busy (another tokdash is updating it); try again") from None
+            writable = False
+            conn.execute("BEGIN")
+            self.warn("tokdash: the index is busy (another tokdash is updating it); this report reads without saving")
+        try:
+            meta = self._meta()
+            problem = self._version_problem(meta)
+            if problem is not None or rebuild or forget:
+                if problem is not None and problem != _NEW:
+                    self.warn(f"tokdash: {problem}; rebuilding it from the transcripts")
+                result, write = self._rebuild(found, finalize=finalize, meta=meta, forget=forget)
+            else:
+                result, write = self._update(found, finalize=finalize, meta=meta)
+            if write is None or not writable:
+                conn.execute("ROLLBACK")
+                result.saved = write is None
+                return result
+            try:
+                write()
+                conn.execute("COMMIT")
+                self._read_layouts()
+            except sqlite3.OperationalError as exc:
+                self._abort()
+                result.saved = False
+                self.warn(f"tokdash: could not save the index ({_reason(exc)}); "
+                          "this report is complete, the next run reads the new bytes again")
+            return result
+        except BaseException:
+            self._abort()
+            raise
+
+    # reading state -----------------------------------------------------------------------
+
+    def _file_rows(self) -> dict[str, _FileRow]:
+        return {
+            r[0]: _FileRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), r[10])
+            for r in self.conn.execute(  # type: ignore[union-attr]
+                "SELECT path, agent, dev, ino, size, mtime, offset, resets, bad_lines, gone, ctx FROM files"
+            )
+        }
+
+    def _forgotten(self) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT path FROM forgotten")}  # type: ignore[union-attr]
+
+    def _cached_summaries(self, skip: set[SessionKey] | frozenset = frozenset()) -> tuple[list[SessionSummary], set[SessionKey]]:
+        out: list[SessionSummary] = []
+        archived: set[SessionKey] = set()
+        loads = self.reader.loads
+        for agent, sid, arch, blob in self.conn.execute(  # type: ignore[union-attr]
+            "SELECT agent, session_id, archived, summary FROM sessions"
+        ):
+            if skip and (agent, sid) in skip:
+                continue
+            out.append(loads(blob))  # type: ignore[arg-type]
+            if arch:
+                archived.add((agent, sid))
+        return out, archived
+
+    def _cached_result(self) -> SyncResult:
+        if not self._full:
+            rows = self.conn.execute("SELECT agent, session_id FROM sessions WHERE archived = 1")  # type: ignore[union-attr]
+            return SyncResult([], set(map(tuple, rows)))
+        summaries, archived = self._cached_summaries()
+        return SyncResult(summaries, archived)
+
+    def _prices(self, meta: dict[str, str]) -> _Prices:
+        """This run's prices, seeded with what earlier runs resolved if that is still valid."""
+        seed: dict[str, object] = {}
+        if meta.get("price_fp") == self._price_fp:
+            from tokdash.model.pricing import ModelPrice
+
+            codec.register(ModelPrice)
+            for model, blob in self.conn.execute("SELECT model, price FROM prices"):  # type: ignore[union-attr]
+                seed[model] = self.reader.loads(blob) if blob is not None else None
+        return _Prices(self.config_path, seed)
+
+    def _stored_prices(self) -> dict[str, object]:
+        from tokdash.model.pricing import ModelPrice
+
+        codec.register(ModelPrice)
+        return {
+            model: self.reader.loads(blob) if blob is not None else None
+            for model, blob in self.conn.execute("SELECT model, price FROM prices")  # type: ignore[union-attr]
+        }
+
+    # an incremental run ----------------------------------------------------------------------
+
+    def _update(self, found, *, finalize: bool, meta: dict[str, str]):
+        conn = self.conn
+        assert conn is not None
+        rows = self._file_rows()
+        to_read, vanished = _plan(found, rows, self._forgotten())
+        price_stale = meta.get("price_fp") != self._price_fp
+        if not to_read and not vanished and not price_stale:
+            return self._cached_result(), None  # another tokdash did the work meanwhile
+        store = IndexStore(conn, empty=not rows, reader=self.reader)  # no file read yet: nothing to look up
+        prices = self._prices(meta)
+        changed: set[SessionKey] = set()
+        states: dict[str, tuple[str, FileState]] = {}
+        gone = set(vanished)
+        files_read = bytes_read = 0
+        for agent, path in to_read:
+            p = str(path)
+            row = rows.get(p)
+            if row is not None:
+                state = row.to_state(self.reader)
+            else:
+                ctx = SOURCES[agent].context_for(Path(p))
+                if ctx is None:
+                    continue
+                state = FileState(p, SOURCES[agent], ctx)
+            before, resets = state.offset, state.resets
+            try:
+                batch = read_state(state, finalize=finalize)
+            except OSError:
+                continue  # unreadable right now (permissions, I/O): try again next run
+            if batch is None and not os.path.exists(p):
+                if row is not None and not row.gone:
+                    gone.add(p)
+                continue
+            states[p] = (agent, state)
+            if batch is not None:
+                files_read += 1
+                bytes_read += state.offset - (0 if state.resets != resets else before)
+                changed |= store.add_batch(batch, agent)
+        repriced: set[str] = set()
+        if price_stale:
+            repriced = self._reprice(store, prices, meta, changed)
+        fresh = {key: summarize(store.sessions[key], prices) for key in changed}
+        cached = self._cached_summaries(skip=set(fresh))[0] if self._full else []
+        live = ({p for p, r in rows.items() if not r.gone} - gone) | set(states)
+        archived = self._archived(store, live)
+        result = SyncResult(cached + list(fresh.values()), archived, set(fresh), files_read, bytes_read,
+                            store=store, prices=prices)
+
+        def write() -> None:
+            self._write_files([(agent, st, False) for agent, st in states.values()])
+            conn.executemany("UPDATE files SET gone = 1 WHERE path = ?", [(p,) for p in gone])
+            self._write_store(store, prices)
+            self._write_summaries(fresh)
+            touched = set(store.sessions)
+            for p in gone | set(states):
+                touched.update(conn.execute("SELECT agent, session_id FROM metas WHERE path = ?", (p,)).fetchall())
+            conn.executemany(
+                "UPDATE sessions SET archived = ? WHERE agent = ? AND session_id = ?",
+                [(int(k in archived), k[0], k[1]) for k in touched],
+            )
+            self._write_prices(prices, repriced)
+            self._set_meta({"price_fp": self._price_fp})
+
+        return result, write
+
+    def _archived(self, store: IndexStore, live: set[str]) -> set[SessionKey]:
+        """Sessions none of whose files is still there (``live``: the files present after this run)."""
+        paths: dict[SessionKey, set[str]] = {}
+        for path, agent, sid in self.conn.execute("SELECT path, agent, session_id FROM metas"):  # type: ignore[union-attr]
+            paths.setdefault((agent, sid), set()).add(path)
+        for s in store.sessions.values():
+            if s.metas:
+                paths.setdefault(s.key, set()).update(s.metas)
+        return {key for key, ps in paths.items() if ps.isdisjoint(live)}
+
+    def _reprice(self, store: IndexStore, prices: _Prices, meta: dict[str, str], changed: set[SessionKey]) -> set[str]:
+        """Prices may have changed (a new day, the config, the table): resolve every model
+        again and re-summarize the sessions of the models whose price did change."""
+        conn = self.conn
+        assert conn is not None
+        code_changed = meta.get("pricing_code") != _pricing_code_hash()
+        stored = {} if code_changed else self._stored_prices()
+        moved: set[str] = set()
+        for (model,) in conn.execute("SELECT DISTINCT model FROM slots").fetchall():
+            new = prices.fresh(model)
+            if code_changed or model not in stored or stored[model] != new:
+                moved.add(model)
+            prices.seed[model] = prices.resolved[model] = new
+        if moved:
+            marks = ",".join("?" * len(moved))
+            for agent, sid in conn.execute(
+                f"SELECT DISTINCT agent, session_id FROM slots WHERE model IN ({marks})", tuple(moved)
+            ).fetchall():
+                store._session(agent, sid)
+                changed.add((agent, sid))
+            store.force_dirty(moved)
+        return moved
+
+    # a rebuild -----------------------------------------------------------------------------
+
+    def _rebuild(self, found, *, finalize: bool, meta: dict[str, str], forget: list[str]):
+        """Read every file from zero into a fresh store; records of files that are gone are
+        carried over (when the stored format can be read), forgotten files are not."""
+        conn = self.conn
+        assert conn is not None
+        if self.roots is not None:
+            found = discover(self.roots)  # every file, even when this run was asked about a few
+        carry = meta.get("schema") == str(SCHEMA_VERSION)
+        rows = self._file_rows() if carry else {}
+        forgotten = self._forgotten() if carry else set()
+        prefixes = [f.rstrip(os.sep) + os.sep for f in forget]
+
+        def is_forgotten(p: str) -> bool:
+            return p in forgotten or p in forget or any(p.startswith(x) for x in prefixes)
+
+        if forget:
+            hit = {p for p in rows if is_forgotten(p)}
+            if not hit:
+                raise IndexUsageError("not in the index: " + ", ".join(forget))
+            forgotten |= hit
+        store = IndexStore(None, empty=True)
+        prices = self._prices(meta) if carry else _Prices(self.config_path, {})
+        # Files that will not be read again (gone, or no longer listed) keep what they gave.
+        listed = {str(p) for _agent, p in found if os.access(p, os.R_OK)}
+        carried = sorted(p for p in rows if not is_forgotten(p) and p not in listed)
+        gone = {p for p in carried if rows[p].gone or not os.path.exists(p)}
+        if carried:
+            self._carry(store, carried)
+        states: list[tuple[str, FileState]] = []
+        files_read = bytes_read = 0
+        for agent, path in found:
+            p = str(path)
+            if is_forgotten(p) or p not in listed:
+                continue
+            ctx = SOURCES[agent].context_for(Path(p))
+            if ctx is None:
+                continue
+            state = FileState(p, SOURCES[agent], ctx)
+            try:
+                batch = read_state(state, finalize=finalize)
+            except OSError:
+                continue
+            if state.ident is None:
+                continue  # vanished meanwhile
+            states.append((agent, state))
+            if batch is not None:
+                files_read += 1
+                bytes_read += state.offset
+                store.add_batch(batch, agent)
+        summaries = {key: summarize(s, prices) for key, s in store.sessions.items()}
+        archived = {key for key, s in store.sessions.items() if s.metas and all(p in gone for p in s.metas)}
+        result = SyncResult(list(summaries.values()), archived, set(summaries), files_read, bytes_read,
+                            rebuilt=True, store=store, prices=prices)
+
+        def write() -> None:
+            if carry:
+                for table in _DATA_TABLES:
+                    conn.execute(f"DELETE FROM {table}")
+            else:
+                for table in _ALL_TABLES:
+                    conn.execute(f"DROP TABLE IF EXISTS {table}")
+                _create_schema(conn)
+            conn.executemany("INSERT OR IGNORE INTO forgotten (path) VALUES (?)", [(p,) for p in forgotten])
+            conn.executemany(
+                "INSERT INTO files (path, agent, dev, ino, size, mtime, offset, resets, bad_lines, gone, ctx) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(r.path, r.agent, r.dev, r.ino, r.size, r.mtime, r.offset, r.resets, r.bad_lines, int(r.path in gone),
+                  r.ctx) for r in (rows[p] for p in carried)],
+            )
+            self._write_files([(agent, st, False) for agent, st in states])
+            self._write_store(store, prices)
+            self._write_summaries(summaries, archived)
+            self._write_prices(prices, set(prices.seed))
+            self._set_meta({"schema": str(SCHEMA_VERSION), "code": code_fingerprint(), "price_fp": self._price_fp,
+                            "roots": self.roots_sig, "built": datetime.now(UTC).isoformat(timespec="seconds"),
+                            "layouts": orjson.dumps(codec.current_layouts()).decode()})
+
+        return result, write
+
+    def _carry(self, store: IndexStore, gone: list[str]) -> None:
+        """Put the records whose best copy came from a file that is not read again into a fresh store."""
+        conn = self.conn
+        assert conn is not None
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS gone_files (path TEXT PRIMARY KEY)")
+        conn.execute("DELETE FROM gone_files")
+        conn.executemany("INSERT INTO gone_files (path) VALUES (?)", [(p,) for p in gone])
+        try:
+            keys_of: dict[bytes, list] = {}
+            for key_b, pk_b in conn.execute(
+                "SELECT k.key, k.pk FROM keys k JOIN slots s ON s.pk = k.pk WHERE s.file IN (SELECT path FROM gone_files)"
+            ):
+                keys_of.setdefault(pk_b, []).append(codec.dec_key(key_b))
+            carried_keys: set = set()
+            for pk_b, agent, data, is_open in conn.execute(
+                "SELECT pk, agent, data, open FROM slots WHERE file IN (SELECT path FROM gone_files) ORDER BY rowid"
+            ):
+                d = self.reader.loads(data)
+                slot = CallSlot(codec.dec_key(pk_b), d["best"], d["tools"], bool(is_open))  # type: ignore[arg-type,index]
+                keys = keys_of.get(pk_b, [])
+                carried_keys.update(keys)
+                carried_keys.add(slot.primary)
+                store.adopt_slot(agent, slot, keys)
+            for msg_b, key_b in conn.execute("SELECT msg, key FROM msgs"):
+                key = codec.dec_key(key_b)
+                if key in carried_keys:
+                    store._by_msg.setdefault(codec.dec_key(msg_b), key)  # type: ignore[arg-type]
+            for agent, data in conn.execute(
+                "SELECT agent, data FROM events WHERE file IN (SELECT path FROM gone_files) ORDER BY rowid"
+            ):
+                store.adopt_event(agent, self.reader.loads(data))  # type: ignore[arg-type]
+            for agent, data in conn.execute("SELECT agent, data FROM metas WHERE path IN (SELECT path FROM gone_files)"):
+                store.adopt_meta(agent, self.reader.loads(data))  # type: ignore[arg-type]
+        finally:
+            conn.execute("DROP TABLE temp.gone_files")
+
+    # writing ---------------------------------------------------------------------------------
+
+    def _write_files(self, items: list[tuple[str, FileState, bool]]) -> None:
+        self.conn.executemany(  # type: ignore[union-attr]
+            "INSERT INTO files (path, agent, dev, ino, size, mtime, offset, resets, bad_lines, gone, ctx) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET agent = excluded.agent, "
+            "dev = excluded.dev, ino = excluded.ino, size = excluded.size, mtime = excluded.mtime, "
+            "offset = excluded.offset, resets = excluded.resets, bad_lines = excluded.bad_lines, "
+            "gone = excluded.gone, ctx = excluded.ctx",
+            [_state_row(agent, st, gone) for agent, st, gone in items],
+        )
+
+    def _write_store(self, store: IndexStore, prices: _Prices) -> None:
+        conn = self.conn
+        assert conn is not None
+        enc_key, dumps = codec.enc_key, codec.dumps
+
+        def slot_rows():
+            for s, slot in store.dirty_slots():
+                c = slot.best
+                u = c.usage
+                yield (
+                    enc_key(slot.primary), s.agent, s.session_id, c.file_path, c.timestamp, c.model,
+                    u.input, u.output, u.cache_write_5m, u.cache_write_1h, u.cache_read, u.reasoning, u.web_search,
+                    _pico_or_none(prices.cost(c.model, u, fast=c.fast)), int(slot.open),
+                    dumps({"best": c, "tools": slot.tools}),
+                )
+
+        conn.executemany(
+            "INSERT INTO slots (pk, agent, session_id, file, ts, model, input, output, cw5, cw1h, cr, reasoning, "
+            "web, cost, open, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (pk) DO UPDATE "
+            "SET agent = excluded.agent, session_id = excluded.session_id, file = excluded.file, ts = excluded.ts, "
+            "model = excluded.model, input = excluded.input, output = excluded.output, cw5 = excluded.cw5, "
+            "cw1h = excluded.cw1h, cr = excluded.cr, reasoning = excluded.reasoning, web = excluded.web, "
+            "cost = excluded.cost, open = excluded.open, data = excluded.data",
+            slot_rows(),
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO keys (key, pk) VALUES (?, ?)",
+            ((enc_key(k), enc_key(pk)) for k, pk in store.new_keys()),
+        )
+        conn.executemany(
+            "INSERT OR IGNORE INTO msgs (msg, key) VALUES (?, ?)",
+            ((enc_key(m), enc_key(k)) for m, k in store.new_msgs()),
+        )
+        conn.executemany(
+            "INSERT INTO events (key, agent, session_id, file, data) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) "
+            "DO UPDATE SET agent = excluded.agent, session_id = excluded.session_id, file = excluded.file, "
+            "data = excluded.data",
+            ((enc_key(ev.key), s.agent, s.session_id, _event_file(ev), dumps(ev)) for s, ev in store.dirty_events()),
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO metas (path, agent, session_id, data) VALUES (?, ?, ?, ?)",
+            ((m.path, s.agent, s.session_id, dumps(m)) for s, m in store.dirty_metas()),
+        )
+
+    def _write_summaries(self, summaries: dict[SessionKey, SessionSummary],
+                         archived: set[SessionKey] | frozenset = frozenset()) -> None:
+        self.conn.executemany(  # type: ignore[union-attr]
+            "INSERT INTO sessions (agent, session_id, archived, summary) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (agent, session_id) DO UPDATE SET summary = excluded.summary",
+            [(k[0], k[1], int(k in archived), codec.dumps(s)) for k, s in summaries.items()],
+        )
+
+    def _write_prices(self, prices: _Prices, models: set[str]) -> None:
+        todo = {m: prices.seed[m] for m in set(prices.resolved) | models if m in prices.seed}
+        self.conn.executemany(  # type: ignore[union-attr]
+            "INSERT OR REPLACE INTO prices (model, price) VALUES (?, ?)",
+            [(m, codec.dumps(p) if p is not None else None) for m, p in todo.items()],
+        )
+        self._set_meta({"pricing_code": _pricing_code_hash()})
+
+    def _set_meta(self, values: dict[str, str]) -> None:
+        self.conn.executemany("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", list(values.items()))  # type: ignore[union-attr]
+
+    # history ---------------------------------------------------------------------------------
+
+    def facts(self, result: SyncResult, since: float | None = None, until: float | None = None) -> list[Fact]:
+        """Usage per session, model and quarter hour in [since, until), for the history reports.
+
+        Grouped in SQL from the calls table, so calls are never loaded one by one; the
+        sessions of a run that could not save come from that run's memory instead.
+        """
+        memory: dict[SessionKey, Session] = {}
+        if not result.saved and result.store is not None:
+            memory = dict(result.store.sessions)
+            if result.rebuilt:
+                return _in_range(facts_from_sessions(memory.values(), result.prices), since, until)
+        where, args = [], []
+        if since is not None:
+            where.append("ts > 0 AND ts >= ?")
+            args.append(since)
+        if until is not None:
+            where.append("ts > 0 AND ts < ?")
+            args.append(until)
+        sql = (
+            f"SELECT CAST(ts / {BUCKET_SECONDS} AS INTEGER) * {BUCKET_SECONDS} AS b, agent, session_id, model, "
+            "COUNT(*), SUM(input), SUM(output), SUM(cw5), SUM(cw1h), SUM(cr), SUM(reasoning), SUM(web), "
+            "SUM(IFNULL(cost, 0)), SUM(cost IS NULL) FROM slots"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " GROUP BY b, agent, session_id, model"
+        )
+        out: list[Fact] = []
+        for b, agent, sid, model, n, i, o, w5, w1, cr, rs, web, cost, unpriced in self._open().execute(sql, args):
+            if memory and (agent, sid) in memory:
+                continue
+            out.append(Fact(float(b) if b > 0 else 0.0, agent, sid, model, Usage(i, o, w5, w1, cr, rs, web), n,
+                            cost, unpriced))
+        if memory:
+            out += _in_range(facts_from_sessions(memory.values(), result.prices), since, until)
+        return out
+
+    def load_session(self, agent: str, session_id: str) -> Session | None:
+        """One session with all its records (calls, events, file facts), e.g. for a detail view.
+
+        Works for archived sessions too: their records live only here.
+        """
+        conn = self._open()
+        conn.execute("BEGIN")
+        try:
+            return IndexStore(conn, empty=False, reader=self.reader).load_session(agent, session_id)
+        finally:
+            conn.execute("ROLLBACK")
+
+    # maintenance -------------------------------------------------------------------------------
+
+    def status(self) -> dict:
+        """What ``tokdash index`` prints."""
+        conn = self._open()
+        conn.execute("BEGIN")
+        try:
+            meta = self._meta()
+
+            def one(sql: str):
+                return conn.execute(sql).fetchone()[0]
+
+            return {
+                "path": str(self.path),
+                "roots": (meta.get("roots") or self.roots_sig).splitlines(),
+                "files": one("SELECT COUNT(*) FROM files WHERE gone = 0"),
+                "files_gone": one("SELECT COUNT(*) FROM files WHERE gone = 1"),
+                "sessions": one("SELECT COUNT(*) FROM sessions"),
+                "archived_sessions": one("SELECT COUNT(*) FROM sessions WHERE archived = 1"),
+                "api_calls": one("SELECT COUNT(*) FROM slots"),
+                "bytes_read": int(one("SELECT TOTAL(offset) FROM files")),
+                "forgotten": [r[0] for r in conn.execute("SELECT path FROM forgotten ORDER BY path")],
+                "size_bytes": sum(
+                    os.path.getsize(str(self.path) + s) for s in ("", "-wal") if os.path.exists(str(self.path) + s)
+                ),
+                "schema": meta.get("schema"),
+                "built": meta.get("built"),
+            }
+        finally:
+            conn.execute("ROLLBACK")
+
+
+_NEW = "the index is new"
+
+
+def _pico_or_none(cost: float | None) -> int | None:
+    """A call's cost for the calls table: integer pico-dollars, NULL when unpriced."""
+    return None if cost is None else to_pico(cost)
+
+
+def _create_schema(conn: sqlite3.Connection) -> None:
+    for stmt in _SCHEMA.split(";"):
+        if stmt.strip():
+            conn.execute(stmt)
+
+
+def _in_range(facts: list[Fact], since: float | None, until: float | None) -> list[Fact]:
+    return [
+        f for f in facts
+        if (since is None or (f.ts > 0 and f.ts >= since)) and (until is None or (f.ts > 0 and f.ts < until))
+    ]
+
+
+def _event_file(ev: Event) -> str:
+    """The file an event was read from: part of its rank ``(native, start, path, offset)``."""
+    rank = ev.rank
+    if isinstance(rank, tuple) and len(rank) >= 3 and isinstance(rank[2], str):
+        return rank[2]
+    return ""
+
+
+def _plan(found: list[tuple[str, Path]], rows: dict[str, _FileRow], forgotten: set[str]) -> tuple[list, list]:
+    """(files to read, known files that vanished): one ``stat`` per file, nothing read."""
+    to_read = []
+    seen = set()
+    for agent, path in found:
+        p = str(path)
+        seen.add(p)
+        if p in forgotten:
+            continue
+        row = rows.get(p)
+        if row is None or row.gone:
+            to_read.append((agent, path))
+            continue
+        try:
+            st = os.stat(p)
+        except OSError:
+            continue
+        if st.st_size != row.size or st.st_mtime != row.mtime or (st.st_dev, st.st_ino) != (row.dev, row.ino):
+            to_read.append((agent, path))
+    vanished = [p for p, row in rows.items() if not row.gone and p not in seen and not os.path.exists(p)]
+    return to_read, vanished
+
+
+def _connect(path: Path, timeout: float) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit) with a busy timeout."""
+    return sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
+
+
+def _is_corrupt(exc: BaseException) -> bool:
+    if not isinstance(exc, sqlite3.DatabaseError) or isinstance(exc, sqlite3.OperationalError):
+        return False
+    name = getattr(exc, "sqlite_errorname", None)
+    if name is not None:
+        return name in _CORRUPT_ERRORS
+    text = str(exc)
+    return "not a database" in text or "malformed" in text
+
+
+def _reason(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
