@@ -26,9 +26,24 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
-    for var in ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "XDG_CONFIG_HOME", "APPDATA"):
+    for var in ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "XDG_CONFIG_HOME", "APPDATA", "XDG_DATA_HOME", "LOCALAPPDATA"):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("TOKDASH_DATA_DIR", str(tmp_path / "tokdash-data"))
     return home
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_data_dir(tmp_path_factory: pytest.TempPathFactory):
+    """Every test gets a data dir of the suite's own: reports keep a persistent index by
+    default, and a test must never write into the real ``~/.local/share/tokdash``.
+    Tests that need a fresh one set ``TOKDASH_DATA_DIR`` themselves."""
+    old = os.environ.get("TOKDASH_DATA_DIR")
+    os.environ["TOKDASH_DATA_DIR"] = str(tmp_path_factory.mktemp("tokdash-data"))
+    yield
+    if old is None:
+        os.environ.pop("TOKDASH_DATA_DIR", None)
+    else:
+        os.environ["TOKDASH_DATA_DIR"] = old
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ Pure functions over session summaries; ``cli.py`` wires them to arguments.
 
 from __future__ import annotations
 
+import math
 import shutil
 from datetime import datetime
 
@@ -37,7 +38,7 @@ def sessions_json(summaries: list[SessionSummary]) -> dict:
         {
             "sessions": len(rows),
             "cache_hit_rate": round(total_usage.cache_read / side, 6) if side else None,
-            "cost_usd": round(sum(s.cost for s in summaries), 6),
+            "cost_usd": round(math.fsum(s.cost for s in summaries), 6),
             "cost_partial": bool(unpriced),
             "unpriced_models": unpriced,
         }

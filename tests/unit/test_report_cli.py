@@ -151,9 +151,6 @@ def test_defaults_find_dot_claude_and_dot_codex_in_home(capsys, tree, isolated_e
     assert {j["session_id"] for j in orjson.loads(out)["sessions"]} == {J, M, F}
 
 
-@pytest.mark.xfail(strict=True, reason="tokdash/cli.py: the subparser's own --claude-dir/--codex-dir/--agent "
-                                       "defaults overwrite the values given before `report` (argparse), so "
-                                       "`tokdash --agent codex report sessions` reads every agent")
 def test_source_flags_given_before_the_subcommand_are_honoured(capsys, tree):
     status, out, _err = run(capsys, "--agent", "codex", "--claude-dir", str(tree["claude"]),
                             "--codex-dir", str(tree["codex"]), "report", "sessions", "--json")

@@ -6,6 +6,7 @@ same records always give the same summary, whichever order they arrived in.
 
 from __future__ import annotations
 
+import math
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -197,7 +198,8 @@ def summarize(session: Session, prices) -> SessionSummary:
     by_model: dict[str, ModelTotals] = {}
     agents: dict[str, SubagentTotals] = {}
     tools: Counter = Counter()
-    cost = 0.0
+    costs: dict[str, list[float]] = {}
+    agent_costs: dict[str, list[float]] = {}
     unpriced: set[str] = set()
     turns = 0
     last_main = None
@@ -216,8 +218,9 @@ def summarize(session: Session, prices) -> SessionSummary:
             unpriced.add(c.model)
             mt.priced = False
             call_cost = 0.0
-        mt.cost += call_cost
-        cost += call_cost
+        # Summed with math.fsum below: per-call costs often add up to exactly x.xxxxxx5, and
+        # plain float addition would let the order calls arrived in decide the rounding.
+        costs.setdefault(c.model, []).append(call_cost)
         for tool in slot.tools.values():
             tools[tool.name] += 1
         if c.sidechain:
@@ -228,7 +231,7 @@ def summarize(session: Session, prices) -> SessionSummary:
             a.usage.add(u)
             a.models[c.model] += 1
             a.calls += 1
-            a.cost += call_cost
+            agent_costs.setdefault(aid, []).append(call_cost)
             a.first_ts = min(a.first_ts, c.timestamp) if c.timestamp else a.first_ts
         else:
             turns += 1
@@ -237,6 +240,11 @@ def summarize(session: Session, prices) -> SessionSummary:
         if c.timestamp:
             first = c.timestamp if first is None or c.timestamp < first else first
             last = c.timestamp if last is None or c.timestamp > last else last
+    for model, parts in costs.items():
+        by_model[model].cost = math.fsum(parts)
+    for aid, parts in agent_costs.items():
+        agents[aid].cost = math.fsum(parts)
+    cost = math.fsum(p for parts in costs.values() for p in parts)
     prompts = compactions = rate_limits = api_errors = 0
     first_prompt = None
     for ev in session.events.values():
