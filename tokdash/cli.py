@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="IANA time zone for days, weeks (Monday first) and months, and for DATE "
                                "(default: this machine's local time)")
         _add_cache_flag(hist)
+    status = sub.add_parser("statusline", help="one line for Claude Code's status line, tmux or a prompt")
+    _add_source_flags(status)
+    _add_cache_flag(status)
     index = sub.add_parser("index", help="the persistent index of what tokdash has read (status by default)")
     _add_dir_flags(index)
     action = index.add_mutually_exclusive_group()
@@ -337,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_report_history(args)
         if args.command == "index":
             return run_index(args)
+        if args.command == "statusline":
+            return run_statusline(args)
         return run_tui(args)
     except CliError as exc:
         print(str(exc), file=sys.stderr)
@@ -345,6 +350,36 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+def run_statusline(args) -> int:
+    """``tokdash statusline``: with Claude Code's status-line JSON on stdin, that session's
+    model, tokens, cost, cache hit and context; without it, the fleet: sessions working now
+    and what today cost. Never fails loudly: a status line must always print something."""
+    import time as _time
+
+    from tokdash.statusline import fleet_line, local_midnight, parse_hook_input, session_line, session_summary
+
+    hook = None
+    if not sys.stdin.isatty():
+        try:
+            hook = parse_hook_input(sys.stdin.buffer.read())
+        except OSError:
+            hook = None
+    transcript = hook.get("transcript_path") if hook else None
+    if isinstance(transcript, str) and transcript:
+        summary = session_summary(Path(os.path.expanduser(transcript)), _price_book())
+        print(session_line(summary) if summary is not None else "tokdash: no usage yet")
+        return 0
+    loaded = _load(args)
+    try:
+        now = _time.time()
+        mine = [s for s in loaded.summaries if args.agent == "all" or s.agent == args.agent]
+        facts = [f for f in loaded.facts(local_midnight(now), None) if args.agent == "all" or f.agent == args.agent]
+        print(fleet_line(mine, facts, now))
+    finally:
+        loaded.close()
+    return 0
 
 
 def run_tui(args) -> int:

@@ -71,25 +71,17 @@ def session_line(s: SessionSummary) -> str:
     return " · ".join(parts)
 
 
-def fleet_line(store: Store, prices, now: float | None = None) -> str:
-    """``2 working · today 14.2M tok $9.87``: calls made since local midnight, over every session."""
+def fleet_line(summaries: list[SessionSummary], today_facts, now: float | None = None) -> str:
+    """``2 working · today 14.2M tok $9.87``: sessions active in the last two minutes, and the
+    calls made since local midnight (``today_facts``: history facts from midnight on)."""
     now = time.time() if now is None else now
-    midnight = datetime.fromtimestamp(now).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
-    working = tokens = 0
-    cost = 0.0
-    partial = False
-    for session in store.sessions.values():
-        last = 0.0
-        for slot in session.slots.values():
-            c = slot.best
-            last = max(last, c.timestamp)
-            if c.timestamp >= midnight:
-                tokens += c.usage.total
-                call_cost = prices.cost(c.model, c.usage, fast=c.fast)
-                if call_cost is None:
-                    partial = True
-                else:
-                    cost += call_cost
-        if last and now - last <= WORKING_SECONDS:
-            working += 1
+    working = sum(1 for s in summaries if s.last_activity and now - s.last_activity <= WORKING_SECONDS)
+    tokens = sum(f.usage.total for f in today_facts)
+    cost = sum(f.cost_pico for f in today_facts) / 1e12
+    partial = any(f.unpriced_calls for f in today_facts)
     return f"{working} working · today {fmt_tokens(tokens)} tok {fmt_cost(cost, partial)}"
+
+
+def local_midnight(now: float) -> float:
+    """Epoch seconds of the last local midnight before ``now``."""
+    return datetime.fromtimestamp(now).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()

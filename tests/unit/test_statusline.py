@@ -6,7 +6,7 @@ from tests.unit.builders import ClaudeSession, claude_main_path, claude_subagent
 from tokdash.model.store import Store
 from tokdash.ingest.reader import Reader
 from tokdash.sources import SOURCES
-from tokdash.statusline import fleet_line, parse_hook_input, session_line, session_summary
+from tokdash.statusline import parse_hook_input, session_line, session_summary
 
 
 def _write_session(tmp_path):
@@ -43,14 +43,40 @@ def test_session_summary_of_missing_transcript_is_none(tmp_path):
     assert session_summary(tmp_path / "nope.jsonl", prices()) is None
 
 
-def test_fleet_line_counts_only_today(tmp_path):
+def test_fleet_line_counts_only_today(tmp_path, capsys, monkeypatch):
+    """Through the CLI with no hook input: today's calls only, and sessions working now."""
+    import io
+    import time as _time
+
+    from tokdash.cli import main
+
     path = _write_session(tmp_path)
+    last = max(slot.best.timestamp for s in _load_store(path).sessions.values() for slot in s.slots.values())
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"")))
+    monkeypatch.setattr(_time, "time", lambda: last + 30)
+    assert main(["statusline", "--claude-dir", str(tmp_path), "--agent", "claude", "--no-cache"]) == 0
+    assert capsys.readouterr().out.startswith("1 working · today 1.10k tok $")
+    monkeypatch.setattr(_time, "time", lambda: last + 2 * 86400)
+    assert main(["statusline", "--claude-dir", str(tmp_path), "--agent", "claude", "--no-cache"]) == 0
+    assert capsys.readouterr().out.strip() == "0 working · today 0 tok $0.00"
+    assert epoch(0) < last
+
+
+def test_statusline_reads_the_hook_session(tmp_path, capsys, monkeypatch):
+    import io
+
+    from tokdash.cli import main
+
+    path = _write_session(tmp_path)
+    hook = f'{{"session_id": "s-1", "transcript_path": "{path}"}}'.encode()
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(hook)))
+    assert main(["statusline"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("opus") and "1.10k tok" in out
+
+
+def _load_store(path):
     store, reader = Store(), Reader()
     for p in [path, *sorted((path.with_suffix("") / "subagents").iterdir())]:
         store.add_batch(reader.read(p, SOURCES["claude"], finalize=True), "claude")
-    last = max(slot.best.timestamp for s in store.sessions.values() for slot in s.slots.values())
-    line = fleet_line(store, prices(), now=last + 30)
-    assert line.startswith("1 working · today 1.10k tok $")
-    tomorrow = fleet_line(store, prices(), now=last + 2 * 86400)
-    assert tomorrow == "0 working · today 0 tok $0.00"
-    assert epoch(0) < last
+    return store
