@@ -745,3 +745,17 @@ def test_any_json_value_in_any_field_is_survivable(agent, data):
             assert all(j[f] >= 0 for f in ("input_tokens", "output_tokens", "cache_read_tokens", "total_tokens",
                                             "prompts", "api_calls"))
             orjson.dumps(j)
+
+
+def test_a_corrupt_giant_count_is_not_a_count(tmp_path):
+    """Found by the corruption property: a digit run spliced into a usage field made a
+    20-digit int that no 64-bit consumer (orjson, SQLite) accepts. It counts as 0."""
+    s = ClaudeSession(sid(1))
+    s.response(input=7, output=11, cache_read=13)
+    data = s.data().replace(b'"cache_read_input_tokens":13', b'"cache_read_input_tokens":99999999999999999999')
+    path = claude_main_path(tmp_path, CWD, s.session_id)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(data)
+    j = summarize(next(iter(load([path]).sessions.values())), prices()).to_json()
+    orjson.dumps(j)
+    assert (j["input_tokens"], j["output_tokens"], j["cache_read_tokens"]) == (7, 11, 0)

@@ -79,6 +79,17 @@ _TS_MAX = 253402214400.0
 """9999-12-30T00:00:00Z: a day short of the end of ``datetime``, so local time still converts."""
 
 
+MAX_COUNT = 10**12
+"""No API call (nor a Codex file's running total) reaches a trillion tokens: a number that
+large is a corrupt line, and would overflow every 64-bit consumer of the report."""
+
+
+def count(value: Any) -> int:
+    """A token or request count from a transcript: a positive int below ``MAX_COUNT``, else 0
+    (absent, null, negative, a string, a bool, or corrupt)."""
+    return value if type(value) is int and 0 < value < MAX_COUNT else 0
+
+
 def parse_ts(value: Any) -> float | None:
     """ISO-8601 (``Z`` or offset) to epoch seconds; None for anything else.
 

@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 from tokdash.model.records import Batch, Call, Event, ToolUse, Usage
-from tokdash.sources.base import FileContext, new_meta, parse_ts, shorten
+from tokdash.sources.base import MAX_COUNT, FileContext, count, new_meta, parse_ts, shorten
 
 NAME = "claude"
 
@@ -248,7 +248,8 @@ class ClaudeSource:
                                   get("cache_creation_input_tokens"), get("cache_read_input_tokens"))
         cc = get("cache_creation")
         if (type(inp) is int and type(out) is int and type(cc_total) is int and type(cr) is int
-                and inp >= 0 and out >= 0 and cc_total >= 0 and cr >= 0 and get("server_tool_use") is None
+                and inp >= 0 and out >= 0 and cc_total >= 0 and cr >= 0 and inp + out + cc_total + cr < MAX_COUNT
+                and get("server_tool_use") is None
                 and (cc is None or (type(cc) is dict and type(cc.get("ephemeral_1h_input_tokens", 0)) is int))):
             w1h = min(max(cc.get("ephemeral_1h_input_tokens", 0), 0), cc_total) if cc else 0
             u = Usage(inp, out, cc_total - w1h, w1h, cr)
@@ -363,7 +364,7 @@ class ClaudeSource:
             batch.events.append(
                 Event(key, ctx.session_id, "compaction", ts or 0.0, ctx.rank(offset, ctx.state["native"]),
                       str(cm.get("trigger", "")) if isinstance(cm, dict) else "",
-                      value=pre if isinstance(pre, int) else 0)
+                      value=count(pre))
             )
         elif sub == "api_error":
             text = obj.get("content") if isinstance(obj.get("content"), str) else str(obj.get("error", ""))
@@ -384,25 +385,21 @@ def _tool_use(name: str, inp) -> ToolUse:
     return ToolUse(name, target, whole)
 
 
-def _int(v) -> int:
-    return v if isinstance(v, int) and v > 0 else 0
-
-
 def _usage(usage: dict) -> Usage:
     """Anthropic usage object to Usage; any field may be absent or null."""
-    cc_total = _int(usage.get("cache_creation_input_tokens"))
+    cc_total = count(usage.get("cache_creation_input_tokens"))
     cc = usage.get("cache_creation")
     w1h = 0
     if isinstance(cc, dict):
-        w1h = min(_int(cc.get("ephemeral_1h_input_tokens")), cc_total)
+        w1h = min(count(cc.get("ephemeral_1h_input_tokens")), cc_total)
     stu = usage.get("server_tool_use")
-    web = _int(stu.get("web_search_requests")) if isinstance(stu, dict) else 0
+    web = count(stu.get("web_search_requests")) if isinstance(stu, dict) else 0
     return Usage(
-        input=_int(usage.get("input_tokens")),
-        output=_int(usage.get("output_tokens")),
+        input=count(usage.get("input_tokens")),
+        output=count(usage.get("output_tokens")),
         cache_write_5m=cc_total - w1h,
         cache_write_1h=w1h,
-        cache_read=_int(usage.get("cache_read_input_tokens")),
+        cache_read=count(usage.get("cache_read_input_tokens")),
         web_search=web,
     )
 

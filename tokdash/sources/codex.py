@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 from tokdash.model.records import Batch, Call, Event, Usage
-from tokdash.sources.base import FileContext, new_meta, parse_ts, shorten
+from tokdash.sources.base import FileContext, count, new_meta, parse_ts, shorten
 
 NAME = "codex"
 _ROLLOUT_ID = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
@@ -209,13 +209,13 @@ class CodexSource:
             ctx.state["total"] = total_key
         if replay or not isinstance(last, dict):
             return
-        cached = _int(last.get("cached_input_tokens"))
-        inp = _int(last.get("input_tokens"))
+        cached = count(last.get("cached_input_tokens"))
+        inp = count(last.get("input_tokens"))
         usage = Usage(
             input=max(inp - cached, 0),
-            output=_int(last.get("output_tokens")),
+            output=count(last.get("output_tokens")),
             cache_read=min(cached, inp) if inp else cached,
-            reasoning=_int(last.get("reasoning_output_tokens")),
+            reasoning=count(last.get("reasoning_output_tokens")),
         )
         # Keyed by the session and its cumulative total: unrelated sessions never merge,
         # even when two tiny first calls happen to have equal counts. A fork or
@@ -243,14 +243,10 @@ class CodexSource:
         )
 
 
-def _int(v) -> int:
-    return v if isinstance(v, int) and v > 0 else 0
-
-
 def _usage_tuple(u: dict) -> tuple[int, int, int, int]:
     return (
-        _int(u.get("input_tokens")),
-        _int(u.get("cached_input_tokens")),
-        _int(u.get("output_tokens")),
-        _int(u.get("reasoning_output_tokens")),
+        count(u.get("input_tokens")),
+        count(u.get("cached_input_tokens")),
+        count(u.get("output_tokens")),
+        count(u.get("reasoning_output_tokens")),
     )
