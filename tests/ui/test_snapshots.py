@@ -1,0 +1,70 @@
+"""Snapshot tests of the sessions screen (pytest-textual-snapshot), with a frozen clock.
+
+``snap_compare`` waits for the app to be idle, not for workers: the data is
+generated into a tmp dir and loaded synchronously before the app runs, and
+nothing is watched. The local time zone is pinned to UTC because the header's
+"today" starts at local midnight. The SVGs under ``__snapshots__`` also feed
+``screenshots/``.
+
+    pytest tests/ui/test_snapshots.py --snapshot-update   # after a deliberate change
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tokdash.demo import Fleet
+from tokdash.ingest.discovery import resolve_roots
+from tokdash.model.pricing import PriceBook
+from tokdash.ui.app import TokdashApp
+
+NOW = 1_790_000_000.0
+"""2026-09-21 14:13:20 UTC."""
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def fleet_app(tmp_path) -> TokdashApp:
+    fleet = Fleet(tmp_path / "fleet", now=NOW)
+    fleet.write_history()
+    roots = resolve_roots(["claude", "codex"], [str(fleet.claude_dir)], [str(fleet.codex_dir)])
+    app = TokdashApp(roots, clock=lambda: NOW, watch=False, background_load=False, prices=PriceBook())
+    app.load_sync()
+    return app
+
+
+def test_sessions_wide(snap_compare, tmp_path):
+    """Every column at 160x45: working sessions first, the run-away red with its badge."""
+    assert snap_compare(fleet_app(tmp_path), terminal_size=(160, 45))
+
+
+def test_sessions_narrow(snap_compare, tmp_path):
+    """A tmux split pane, 80x24: status, project · title, total, hit, cost, last activity."""
+    assert snap_compare(fleet_app(tmp_path), terminal_size=(80, 24))
+
+
+def test_sessions_grouped_by_cost(snap_compare, tmp_path):
+    """Grouped by project (g), sorted by cost (s), cursor moved down (j)."""
+    assert snap_compare(fleet_app(tmp_path), press=["g", "s", "j", "j"], terminal_size=(160, 45))
+
+
+def test_sessions_filtered_narrow(snap_compare, tmp_path):
+    """The filter input open with a query, in a narrow pane."""
+    assert snap_compare(fleet_app(tmp_path), press=["slash", *"gateway"], terminal_size=(80, 24))
+
+
+def test_empty_state(snap_compare):
+    """No transcripts: where tokdash looked and how to point it elsewhere."""
+    roots = resolve_roots(["claude", "codex"], ["/nonexistent/claude"], ["/nonexistent/codex"])
+    app = TokdashApp(roots, clock=lambda: NOW, watch=False, background_load=False, prices=PriceBook())
+    app.load_sync()
+    assert snap_compare(app, terminal_size=(100, 30))

@@ -1,0 +1,180 @@
+"""Status, burn rates, windowed totals, heavy thresholds and the demo fleet: pure, no Textual."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tokdash.demo import Fleet
+from tokdash.ingest.discovery import resolve_roots
+from tokdash.ingest.loader import Loader
+from tokdash.model.activity import (
+    IDLE_SECONDS,
+    OPEN_CALL_GRACE_SECONDS,
+    WORKING_SECONDS,
+    CallSeries,
+    burn,
+    fmt_age,
+    fmt_duration,
+    next_age_change,
+    next_status_change,
+    session_status,
+)
+from tokdash.model.heavy import HeavyConfigError, HeavyThresholds, heavy_reasons, load_heavy_config
+from tokdash.model.pricing import PriceBook
+from tokdash.model.session import summarize
+
+NOW = 1_790_000_000.0
+
+
+@pytest.mark.parametrize(
+    ("age", "open_", "status"),
+    [
+        (0, False, "working"),
+        (WORKING_SECONDS - 1, False, "working"),
+        (WORKING_SECONDS, False, "idle"),
+        (WORKING_SECONDS + 5, True, "working"),  # a long response keeps it working...
+        (OPEN_CALL_GRACE_SECONDS, True, "idle"),  # ...but not for ever
+        (IDLE_SECONDS - 1, False, "idle"),
+        (IDLE_SECONDS, False, "done"),
+        (IDLE_SECONDS * 10, True, "done"),  # a transcript cut mid-response is not working
+    ],
+)
+def test_status(age, open_, status):
+    assert session_status(NOW - age, open_, NOW) == status
+
+
+def test_status_without_activity_is_done():
+    assert session_status(None, True, NOW) == "done"
+    assert next_status_change(None, False, NOW) == float("inf")
+
+
+def test_next_status_change_is_the_next_threshold():
+    last = NOW - 30
+    assert next_status_change(last, False, NOW) == last + WORKING_SECONDS
+    assert next_status_change(last, True, NOW - 0) == last + WORKING_SECONDS
+    assert next_status_change(NOW - 200, True, NOW) == NOW - 200 + OPEN_CALL_GRACE_SECONDS
+    assert next_status_change(NOW - IDLE_SECONDS - 1, False, NOW) == float("inf")
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text", "next_change"),
+    [(0, "0s ago", 1), (12.25, "12s ago", 0.75), (59, "59s ago", 1), (60, "1m ago", 60), (125, "2m ago", 55),
+     (3600, "1h ago", 3600), (86400 * 3 + 5, "3d ago", 86395)],
+)
+def test_relative_age_and_when_it_changes(seconds, text, next_change):
+    assert fmt_age(seconds) == text
+    assert next_age_change(seconds) == pytest.approx(next_change)
+    assert fmt_age(seconds + next_change) != text
+    assert fmt_age(seconds + next_change - 0.01) == text
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(5, "5s"), (720, "12m"), (3900, "1h05m"), (183600, "2d03h")])
+def test_duration(seconds, text):
+    assert fmt_duration(seconds) == text
+
+
+def test_call_series_windows_and_burn():
+    s = CallSeries([(NOW - 400, 1000, 1.0), (NOW - 200, 2000, 2.0), (NOW - 10, 3000, 3.0), (0.0, 99, 9.0)])
+    assert len(s) == 3  # the undated call cannot fall in any window
+    assert s.window(NOW - 300, NOW) == (5000, 5.0)
+    assert s.window(NOW - 200, NOW) == (3000, 3.0)  # (start, end]: a call exactly at start is out
+    assert s.window(NOW, NOW + 10) == (0, 0.0)
+    b = burn(s, NOW)
+    assert b.tokens_per_min == pytest.approx(5000 / 5)
+    assert b.usd_per_hour == pytest.approx(5.0 * 12)
+    assert burn(s, NOW + 3600).usd_per_hour == 0
+
+
+T = HeavyThresholds()
+
+
+def test_not_heavy_when_healthy():
+    assert heavy_reasons(10_000, 0.5, 5.0, [4.0, 6.0], T) == ()
+
+
+def test_each_threshold_trips_and_says_which():
+    (r,) = heavy_reasons(80_001, None, 0.0, [], T)
+    assert r.threshold == "tokens" and "80k" in r.text
+    (r,) = heavy_reasons(0, 0.81, 0.0, [], T)
+    assert r.threshold == "context" and "81%" in r.text
+    (r,) = heavy_reasons(0, None, 40.0, [4.0, 6.0, 5.0], T)
+    assert r.threshold == "rate" and r.limit == 15.0 and "fleet median $5.00/h" in r.text
+
+
+def test_rate_rule_needs_a_fleet_and_a_floor():
+    assert heavy_reasons(0, None, 40.0, [1.0], T) == ()  # one other session is no fleet
+    assert heavy_reasons(0, None, 9.0, [1.0, 1.0, 1.0], T) == ()  # 9x the median, but under $10/h
+    assert heavy_reasons(0, None, 11.0, [1.0, 1.0, 1.0], T)[0].threshold == "rate"
+
+
+def test_heavy_config(tmp_path):
+    path = tmp_path / "config.toml"
+    assert load_heavy_config(path) == HeavyThresholds()
+    path.write_text('[prices."x"]\ninput = 1\noutput = 2\n[heavy]\nio_tokens = 50000\ncontext_percent = 90\n'
+                    "rate_factor = 5\nrate_floor_usd_per_hour = 2.5\nmin_fleet = 1\n")
+    t = load_heavy_config(path)
+    assert t == HeavyThresholds(io_tokens=50_000, context_share=0.9, rate_factor=5, rate_floor=2.5, min_fleet=1)
+    path.write_text("[heavy]\nio_tokens = -1\n")
+    with pytest.raises(HeavyConfigError, match="io_tokens"):
+        load_heavy_config(path)
+    path.write_text("[heavy]\nspeed = 1\n")
+    with pytest.raises(HeavyConfigError, match="unknown key 'speed'"):
+        load_heavy_config(path)
+
+
+def test_demo_fleet_is_deterministic_and_reads_back(tmp_path):
+    a = Fleet(tmp_path / "a", now=NOW)
+    a.write_history()
+    b = Fleet(tmp_path / "b", now=NOW)
+    b.write_history()
+    files_a = sorted(p.relative_to(a.root) for p in a.root.rglob("*.jsonl"))
+    files_b = sorted(p.relative_to(b.root) for p in b.root.rglob("*.jsonl"))
+    assert files_a == files_b
+    assert all((a.root / f).read_bytes() == (b.root / f).read_bytes() for f in files_a)
+
+    roots = resolve_roots(["claude", "codex"], [str(a.claude_dir)], [str(a.codex_dir)])
+    loader = Loader(roots)
+    loader.load_all()
+    assert sum(loader.store.bad_lines.values()) == 0
+    prices = PriceBook()
+    summaries = {s.session_id: summarize(s, prices) for s in loader.store.sessions.values()}
+    assert len(summaries) == len(a.sessions)
+    status = [session_status(summaries[s.sid].last_activity, summaries[s.sid].open, NOW) for s in a.sessions]
+    assert status.count("working") == len(a.live) == 6
+    assert "idle" in status and "done" in status
+    for s in a.sessions:
+        summary = summaries[s.sid]
+        assert summary.title == s.plan.prompt
+        assert not summary.unpriced_models
+        # Claude's streamed blocks share one message id: each call counts once, with its final output.
+        assert summary.api_calls == s.calls + (summary.subagents[0].calls if summary.subagents else 0)
+
+
+def test_demo_fleet_appends_live_calls(tmp_path):
+    fleet = Fleet(tmp_path, now=NOW)
+    fleet.write_history()
+    sizes = {s.path: s.path.stat().st_size for s in fleet.live}
+    for s in fleet.live:
+        s.next_at = 0
+    assert fleet.step(NOW + 10) == len(fleet.live)
+    assert all(s.path.stat().st_size > sizes[s.path] for s in fleet.live)
+    assert all(s.path.read_bytes().endswith(b"\n") for s in fleet.live)
+    assert fleet.step(NOW + 10) == 0  # nothing is due again yet
+
+
+def test_demo_fleet_thread_starts_and_stops(tmp_path):
+    fleet = Fleet(tmp_path, pace=50.0)
+    fleet.write_history()
+    fleet.start()
+    try:
+        deadline = time.monotonic() + 5
+        while fleet.appended == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert fleet.appended > 0
+    finally:
+        fleet.stop()
+    n = fleet.appended
+    time.sleep(0.1)
+    assert fleet.appended == n

@@ -1,0 +1,153 @@
+"""The header strip: what the whole fleet is doing, in two or three lines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.style import Style
+from rich.text import Text
+from textual.widgets import Static
+
+from tokdash.model.activity import FleetStats
+from tokdash.report import fmt_tokens
+from tokdash.ui.sessions_table import plain
+
+HONESTY = "in/out can be lower bounds (cache exact) · costs are estimates from a public price table"
+"""What every figure on screen is worth; the help screen says it at length."""
+HONESTY_SHORT = "in/out ≤ real · costs estimated"
+
+
+@dataclass(slots=True)
+class HeaderState:
+    """Everything the header shows; it redraws only when this changes."""
+
+    stats: FleetStats
+    sort: str = ""
+    """e.g. ``last activity ▼``."""
+    filter_text: str = ""
+    only_working: bool = False
+    grouped: bool = False
+    loading: tuple[int, int] | None = None
+    """(files read, files found) while the initial load runs."""
+    shown: int = 0
+    """Rows of sessions shown (after filters)."""
+
+
+def _money(cost: float) -> str:
+    if cost >= 100:
+        return f"${cost:,.0f}"
+    return f"${cost:,.2f}"
+
+
+class HeaderStrip(Static):
+    """Sessions working now, tokens and cost in the last hour and today, the burn rate, notices."""
+
+    DEFAULT_CSS = """
+    HeaderStrip { height: auto; padding: 0 1; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("", **kwargs)
+        self._state: HeaderState | None = None
+        self._text: Text | None = None
+        self.styles_map: dict[str, Style] = {}
+
+    def show(self, state: HeaderState, *, force: bool = False) -> bool:
+        """Show ``state``; returns False (and redraws nothing) when it reads the same as before."""
+        if not force and state == self._state:
+            return False
+        self._state = state
+        return self._render_state(force)
+
+    def on_resize(self) -> None:
+        """Re-lay the lines for the new width (compact forms below ~120 cells)."""
+        self._render_state(True)
+
+    def _render_state(self, force: bool) -> bool:
+        if self._state is None:
+            return False
+        # Before the first layout the strip has no size yet: it spans the screen, less padding.
+        width = self.size.width or max(self.app.size.width - 2, 20)
+        text = self.compose_text(self._state, width)
+        if not force and self._text is not None and text == self._text:
+            return False
+        self._text = text
+        self.update(text)
+        return True
+
+    def compose_text(self, state: HeaderState, width: int) -> Text:
+        """The header's lines for a strip ``width`` cells wide."""
+        st = self.styles_map.get
+        s = state.stats
+        wide = width >= 120
+        sep = Text(" │ ", style=st("muted"))
+        line1 = Text(no_wrap=True, overflow="ellipsis")
+        line1.append("● " if s.working else "○ ", style=st("working") if s.working else st("muted"))
+        line1.append(f"{s.working} working", style=st("bold"))
+        line1.append(f" of {s.sessions}", style=st("muted"))
+        hour = "last hour" if wide else "1h"
+        parts = [
+            (hour, f"{fmt_tokens(s.hour_tokens)} tok {_money(s.hour_cost)}" if wide
+             else f"{fmt_tokens(s.hour_tokens)} {_money(s.hour_cost)}"),
+            ("today", f"{fmt_tokens(s.today_tokens)} tok {_money(s.today_cost)}" if wide
+             else f"{fmt_tokens(s.today_tokens)} {_money(s.today_cost)}"),
+        ]
+        for label, value in parts:
+            line1.append_text(sep)
+            line1.append(label + " ", style=st("muted"))
+            line1.append(value)
+        burn = Text(no_wrap=True)
+        burn.append("burn ", style=st("muted"))
+        burn.append(f"{fmt_tokens(int(s.burn.tokens_per_min))} tok/min {_money(s.burn.usd_per_hour)}/h",
+                    style=st("warn") if s.burn.usd_per_hour else None)
+        if wide or line1.cell_len + 3 + burn.cell_len <= width:
+            line1.append_text(sep)
+            line1.append_text(burn)
+            burn = None
+
+        line2 = Text(no_wrap=True, overflow="ellipsis")
+        if burn is not None:
+            line2.append_text(burn)
+            line2.append_text(sep)
+        line2.append("sort ", style=st("muted"))
+        line2.append(state.sort, style=st("accent"))
+        if state.grouped:
+            line2.append(" · by project", style=st("accent"))
+        if state.only_working:
+            line2.append(" · only working", style=st("accent"))
+        if state.filter_text:
+            line2.append(" · filter ", style=st("muted"))
+            line2.append(f"“{plain(state.filter_text)}”", style=st("accent"))
+        if state.filter_text or state.only_working:
+            line2.append(f" · {state.shown} shown", style=st("muted"))
+        honesty = HONESTY if wide else HONESTY_SHORT
+        room = width - 1 - line2.cell_len
+        if room >= len(honesty) + 3:
+            line2.append(" " * (room - len(honesty)))
+            line2.append(honesty, style=st("muted"))
+
+        lines = [line1, line2]
+        notices = Text(no_wrap=True, overflow="ellipsis")
+        if state.loading is not None:
+            done, total = state.loading
+            notices.append(f"loading transcripts {done}/{total} files…" if total else "finding transcripts…",
+                           style=st("accent"))
+        if s.unpriced_models:
+            if notices:
+                notices.append(" · ", style=st("muted"))
+            notices.append("⚠ unpriced: ", style=st("warn"))
+            notices.append(", ".join(plain(m) for m in s.unpriced_models))
+            notices.append(" (their cost is not counted; totals marked +)", style=st("muted"))
+        if s.bad_lines:
+            if notices:
+                notices.append(" · ", style=st("muted"))
+            notices.append(f"⚠ {s.bad_lines} unreadable line{'s' if s.bad_lines != 1 else ''} skipped",
+                           style=st("warn"))
+        if notices:
+            lines.append(notices)
+        # One line each, whatever the width: a wrapped line would change the strip's
+        # height and shift the table under the mouse.
+        text = Text("\n", no_wrap=True, overflow="ellipsis").join(lines)
+        text.no_wrap = True
+        text.overflow = "ellipsis"
+        return text
