@@ -41,6 +41,17 @@ class FileContext:
     state: dict[str, Any] = field(default_factory=dict)
     """Source-specific running state (Codex: last cumulative total, current model...)."""
 
+    def saw(self, ts: float) -> None:
+        """A dated line was read: the file's start, and its session's first and last activity."""
+        if self.start_ts is None:
+            self.start_ts = ts
+        meta = self.meta
+        if meta is not None:
+            if meta.first_ts is None or ts < meta.first_ts:
+                meta.first_ts = ts
+            if meta.last_ts is None or ts > meta.last_ts:
+                meta.last_ts = ts
+
     def rank(self, offset: int, native: bool = True) -> tuple:
         """Dedup tie-break for a record at ``offset``; the smallest rank is where a call first happened.
 

@@ -178,12 +178,7 @@ class ClaudeSource:
             meta = ctx.meta = new_meta(ctx, ctx.session_id)
 
         if ts is not None:
-            if ctx.start_ts is None:
-                ctx.start_ts = ts
-            if meta.first_ts is None or ts < meta.first_ts:
-                meta.first_ts = ts
-            if meta.last_ts is None or ts > meta.last_ts:
-                meta.last_ts = ts
+            ctx.saw(ts)
         cwd = obj.get("cwd")
         if isinstance(cwd, str) and cwd and meta.cwd is None:
             meta.cwd = cwd

@@ -101,12 +101,7 @@ class CodexSource:
         self._ensure_session(ctx, batch)
         meta = ctx.meta
         if ts is not None:
-            if ctx.start_ts is None:
-                ctx.start_ts = ts
-            if meta.first_ts is None or ts < meta.first_ts:
-                meta.first_ts = ts
-            if meta.last_ts is None or ts > meta.last_ts:
-                meta.last_ts = ts
+            ctx.saw(ts)
         ptype = payload.get("type")
         replay = self._is_replay(ctx, ts)
         if typ == "turn_context":
