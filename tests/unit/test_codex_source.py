@@ -332,3 +332,24 @@ def test_activity_times(home):
     j = got.to_json()
     assert (j["first_activity"], j["last_activity"]) == (stamp(6), stamp(8))
     assert got.duration == 2.0
+
+
+def test_tool_outputs_are_measured_not_decoded_and_match_their_calls(home):
+    """A function_call_output / custom_tool_call_output line becomes a ``tool_output`` event
+    named by its call id (the last element of the tool event's key), sized without decoding."""
+    r = started(codex_id(1))
+    r.user("list the files")
+    fc = r.tool("exec_command")
+    cc = r.tool("apply_patch", custom=True)
+    big = "x" * 50_000
+    r._line("response_item", {"type": "function_call_output", "call_id": fc["payload"]["call_id"], "output": big})
+    r._line("response_item", {"type": "custom_tool_call_output", "call_id": cc["payload"]["call_id"], "output": "ok"})
+    r.call()
+    store = load([r.write(codex_rollout_path(home, r.session_id))])
+    session = next(iter(store.sessions.values()))
+    tools = {str(e.key[-1]): e.text for e in session.events.values() if e.kind == "tool"}
+    outputs = {e.text: e.value for e in session.events.values() if e.kind == "tool_output"}
+    assert set(outputs) == set(tools) == {fc["payload"]["call_id"], cc["payload"]["call_id"]}
+    assert 50_000 <= outputs[fc["payload"]["call_id"]] < 50_100
+    assert outputs[cc["payload"]["call_id"]] < 100
+    assert all(e.timestamp > 0 for e in session.events.values() if e.kind == "tool_output")

@@ -202,7 +202,9 @@ class _Facts:
                 # Codex: tool calls are events, placed among the calls by time.
                 chain = ev.agent_id
                 index = bisect.bisect_right(f._stamps.get(chain, []), ev.timestamp) - 1
-                f.tools.append(_ToolEvent(ev.timestamp, ev.rank, chain, index, str(ev.key), ev.text, None, False))
+                # The last element of a tool event's key is its call id (see records.Event),
+                # which is what its tool_output event names.
+                f.tools.append(_ToolEvent(ev.timestamp, ev.rank, chain, index, str(ev.key[-1]), ev.text, None, False))
         f.tools.sort(key=lambda t: (t.ts, t.rank))
         f.compactions.sort()
         for t in f.tools:

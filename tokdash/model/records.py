@@ -129,8 +129,9 @@ class Event:
     session_id: str
     kind: str
     """One of ``prompt``, ``compaction``, ``rate_limit``, ``api_error``, ``tool`` (a Codex
-    tool call; ``text`` is its name), ``tool_output`` (``text`` is the tool_use id,
-    ``value`` the size in bytes of the result line)."""
+    tool call; ``text`` is its name, the last element of ``key`` its call id),
+    ``tool_output`` (``text`` is the tool call id, ``value`` the size in bytes of what
+    the model was given)."""
     timestamp: float
     rank: tuple
     text: str = ""
