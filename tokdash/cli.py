@@ -86,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tokdash {__version__}")
     _add_source_flags(parser, sub=False)
     parser.add_argument("--demo", action="store_true", help="run the dashboard over a generated, live fleet")
+    _add_cache_flag(parser, sub=False)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     report = sub.add_parser("report", help="non-interactive reports for people and scripts")
     rsub = report.add_subparsers(dest="report", parser_class=_Parser, required=True)
@@ -139,8 +140,10 @@ def _add_dir_flags(p: argparse.ArgumentParser) -> None:
                    help="a Codex home (holding sessions/); repeatable")
 
 
-def _add_cache_flag(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--no-cache", action="store_true",
+def _add_cache_flag(p: argparse.ArgumentParser, *, sub: bool = True) -> None:
+    """``--no-cache``; on a subcommand it defaults to SUPPRESS, so the flag given before the
+    subcommand (``tokdash --no-cache report daily``) is not reset by the subcommand's default."""
+    p.add_argument("--no-cache", action="store_true", default=argparse.SUPPRESS if sub else False,
                    help="read every transcript from scratch, without the persistent index (which is left untouched)")
 
 

@@ -78,12 +78,18 @@ def write_session(root: Path) -> list[Path]:
     return [main, sub]
 
 
-def fixture_app(root: Path, *, now: float = NOW, heavy: HeavyThresholds | None = None) -> TokdashApp:
-    """The real app over the fixture session: seeded synchronously, frozen clock, no watcher."""
-    write_session(root)
+def fixture_app(root: Path, *, now: float = NOW, heavy: HeavyThresholds | None = None,
+                cache: bool = True) -> TokdashApp:
+    """The real app over the fixture session: seeded synchronously, frozen clock, no watcher.
+
+    ``cache``: over the persistent index (in the data dir the test suite sets), or in memory.
+    A ``root`` that already holds the session is read as it is (tests that only read share one).
+    """
+    if not (root / "projects").exists():
+        write_session(root)
     roots = resolve_roots(["claude"], [str(root)], None)
     app = TokdashApp(roots, clock=lambda: now, watch=False, background_load=False, prices=prices(),
-                     heavy=heavy or HeavyThresholds())
+                     heavy=heavy or HeavyThresholds(), cache=cache)
     app.load_sync()
     return app
 

@@ -4,6 +4,7 @@ and transcript strings never act as markup or escape sequences."""
 from __future__ import annotations
 
 import io
+import time
 
 import pytest
 from rich.console import Console
@@ -17,7 +18,7 @@ from tokdash.model.costs import session_costs
 from tokdash.model.session import summarize
 from tokdash.report import fmt_cost, fmt_rate, fmt_tokens
 from tokdash.ui.detail_screen import SessionDetailScreen, clean
-from tokdash.ui.messages import BatchesRead, SessionsChanged
+from tokdash.ui.messages import SessionsChanged
 from tokdash.ui.timeline import Timeline
 
 
@@ -33,9 +34,15 @@ def screen_text(screen: SessionDetailScreen) -> str:
     return "\n".join(text_of(w) for w in screen.query("Static, Timeline"))
 
 
+@pytest.fixture(scope="module")
+def session_dir(tmp_path_factory):
+    """One copy of the fixture session (and one index) for the tests that only read it."""
+    return tmp_path_factory.mktemp("detail")
+
+
 @pytest.fixture
-def app(tmp_path, utc):
-    return fixture_app(tmp_path)
+def app(session_dir, utc):
+    return fixture_app(session_dir)
 
 
 async def test_every_key_number_is_shown(app):
@@ -169,7 +176,9 @@ def test_clean_strips_control_and_bidi_characters():
     assert clean("café — ✓ 日本") == "café — ✓ 日本"
 
 
-async def test_updates_live_when_its_session_changes(app, tmp_path):
+@pytest.mark.parametrize("cache", [True, False], ids=["index", "memory"])
+async def test_updates_live_when_its_session_changes(tmp_path, utc, cache):
+    app = fixture_app(tmp_path, cache=cache)
     async with app.run_test(size=(160, 45)) as pilot:
         await open_detail(pilot)
         screen = app.screen
@@ -187,9 +196,10 @@ async def test_updates_live_when_its_session_changes(app, tmp_path):
         path = claude_main_path(tmp_path / "projects", CWD, SESSION_ID)
         with open(path, "ab") as f:
             f.write(more.data())
-        app.post_message(BatchesRead([("claude", app.loader.read_file("claude", path))]))
-        await pilot.pause()
-        await pilot.pause()
+        await app.refresh_files([("claude", path)])
+        deadline = time.monotonic() + 5
+        while screen.summary.api_calls == before and time.monotonic() < deadline:
+            await pilot.pause(0.01)
         assert screen.summary.api_calls == before + 1
         assert kinds.content is not shown
         assert f"{screen.summary.usage.total:,}" in text_of(kinds)
@@ -235,7 +245,8 @@ async def test_timeline_fits_80_columns(app):
         assert "tokens per call" in text_of(timeline, width=200)
 
 
-async def test_empty_session_shows_no_calls(app):
+async def test_empty_session_shows_no_calls(tmp_path, utc):
+    app = fixture_app(tmp_path, cache=False)
     app.store._session("claude", "empty")  # known by its file, no call read yet
     async with app.run_test(size=(80, 24)) as pilot:
         await open_detail(pilot, ("claude", "empty"))

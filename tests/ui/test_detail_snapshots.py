@@ -12,9 +12,15 @@ import pytest
 from tests.ui.detail_fixture import fixture_app
 
 
+@pytest.fixture(scope="module")
+def session_dir(tmp_path_factory):
+    """One copy of the fixture session (and one index) for the tests that only read it."""
+    return tmp_path_factory.mktemp("detail")
+
+
 @pytest.fixture
-def app(tmp_path, utc):
-    return fixture_app(tmp_path)
+def app(session_dir, utc):
+    return fixture_app(session_dir)
 
 
 def test_detail_wide(snap_compare, app):

@@ -13,12 +13,19 @@ from tokdash.model import activity, insights
 from tokdash.model.heavy import HeavyThresholds
 from tokdash.ui.detail_screen import SessionDetailScreen
 from tokdash.ui.help_screen import HelpScreen
+from tokdash.ui.history_screen import DayBars, HistoryScreen, HistorySessionsScreen
 from tokdash.ui.sessions_screen import SessionsScreen
 
 
+@pytest.fixture(scope="module")
+def session_dir(tmp_path_factory):
+    """One copy of the fixture session (and one index) for the tests that only read it."""
+    return tmp_path_factory.mktemp("detail")
+
+
 @pytest.fixture
-def app(tmp_path, utc):
-    return fixture_app(tmp_path)
+def app(session_dir, utc):
+    return fixture_app(session_dir)
 
 
 def text_of(widget, width: int = 150) -> str:
@@ -68,12 +75,27 @@ async def test_help_lists_every_key_of_every_screen(app):
     async with app.run_test(size=(160, 45)) as pilot:
         screen = await open_help(pilot)
         keys = " ".join(text_of(screen.query_one("#help-keys", Static), width=200).split())
-        for cls in (SessionsScreen, SessionDetailScreen):
+        for cls in (SessionsScreen, SessionDetailScreen, HistoryScreen, DayBars, HistorySessionsScreen):
             for b in cls.BINDINGS:
                 if not isinstance(b, tuple):
                     assert (b.tooltip or b.description) in keys, b
         assert "Quit tokdash" in keys  # the app's own
         assert "command palette" in keys
+        assert "History: spend per day" in keys  # the sessions screen's h
+
+
+async def test_help_describes_the_default_sort_and_the_heavy_config_keys(app):
+    from tokdash.model import heavy
+
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = await open_help(pilot)
+        flat = " ".join(text_of(screen.query_one("#help-rules", Static), width=200).split())
+        assert "working first (by start time" in flat and "then by last activity" in flat
+        defaults = HeavyThresholds()
+        for key, (attr, scale) in heavy._KEYS.items():
+            assert f"{key} = {round(getattr(defaults, attr) / scale, 6):g}" in flat, key
+        assert "io_tokens = 80000" in flat and "context_percent = 80" in flat  # as the docs write them
+        assert "archived" in flat
 
 
 async def test_help_shows_the_configured_heavy_thresholds(tmp_path, utc):

@@ -1,5 +1,6 @@
 """Live: appending to a transcript updates its row, new sessions appear, settled tails are read.
 
+Each runs over the persistent index (the default) and in memory (``--no-cache``).
 Every wait is a poll with a deadline, never a bare sleep.
 """
 
@@ -9,6 +10,8 @@ import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from tokdash.demo import Fleet
 from tokdash.ingest.discovery import resolve_roots
@@ -59,7 +62,10 @@ async def wait_for(pilot, predicate, deadline: float = DEADLINE) -> float:
     return time.monotonic() - start
 
 
-def live_app(tmp_path: Path) -> tuple[TokdashApp, Path]:
+CACHE = pytest.mark.parametrize("cache", [True, False], ids=["index", "memory"])
+
+
+def live_app(tmp_path: Path, cache: bool = True) -> tuple[TokdashApp, Path]:
     claude = tmp_path / "claude"
     proj = claude / "projects" / "-work-live"
     proj.mkdir(parents=True)
@@ -67,7 +73,7 @@ def live_app(tmp_path: Path) -> tuple[TokdashApp, Path]:
     now = time.time()
     path.write_bytes(prompt_line(now - 30) + b"\n" + assistant_line(1, now - 20) + b"\n")
     roots = resolve_roots(["claude"], [str(claude)], None)
-    return TokdashApp(roots, prices=PriceBook()), path
+    return TokdashApp(roots, prices=PriceBook(), cache=cache), path
 
 
 def total_cell(app: TokdashApp, rk: str) -> str | None:
@@ -76,8 +82,9 @@ def total_cell(app: TokdashApp, rk: str) -> str | None:
     return None if spec is None else table.get_cell(rk, "total").plain.strip()
 
 
-async def test_an_appended_line_updates_its_row(tmp_path):
-    app, path = live_app(tmp_path)
+@CACHE
+async def test_an_appended_line_updates_its_row(tmp_path, cache):
+    app, path = live_app(tmp_path, cache)
     rk = f"claude:{SID}"
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_for(pilot, lambda: total_cell(app, rk) is not None and not app.loading)
@@ -93,8 +100,9 @@ async def test_an_appended_line_updates_its_row(tmp_path):
         assert "working" in status
 
 
-async def test_a_new_session_in_a_new_project_folder_appears(tmp_path):
-    app, _path = live_app(tmp_path)
+@CACHE
+async def test_a_new_session_in_a_new_project_folder_appears(tmp_path, cache):
+    app, _path = live_app(tmp_path, cache)
     async with app.run_test(size=(160, 45)) as pilot:
         table = app.screen.query_one(SessionsTable)
         await wait_for(pilot, lambda: table.row_count == 1 and not app.loading)
@@ -110,7 +118,7 @@ async def test_a_new_session_in_a_new_project_folder_appears(tmp_path):
 
 
 async def test_a_settled_tail_without_newline_is_read(tmp_path):
-    app, path = live_app(tmp_path)
+    app, path = live_app(tmp_path, cache=False)
     rk = f"claude:{SID}"
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_for(pilot, lambda: total_cell(app, rk) is not None and not app.loading)
@@ -126,18 +134,37 @@ async def test_a_settled_tail_without_newline_is_read(tmp_path):
         await wait_for(pilot, lambda: total_cell(app, rk) != before, deadline=5.0)
 
 
-async def test_the_demo_fleet_appends_live(tmp_path):
+@CACHE
+async def test_the_demo_fleet_appends_live(tmp_path, cache):
     fleet = Fleet(tmp_path / "fleet", now=time.time())
     fleet.write_history()
     roots = resolve_roots(["claude", "codex"], [str(fleet.claude_dir)], [str(fleet.codex_dir)])
-    app = TokdashApp(roots, prices=PriceBook())
+    app = TokdashApp(roots, prices=PriceBook(), cache=cache)
     async with app.run_test(size=(160, 45)) as pilot:
-        await wait_for(pilot, lambda: not app.loading and len(app.store.sessions) == len(fleet.sessions))
+        await wait_for(pilot, lambda: not app.loading and len(app.keys()) == len(fleet.sessions))
         await pilot.pause(0.2)
-        totals = {k: app.summary(k).usage.total for k in app.store.sessions}
+        totals = {k: app.summary(k).usage.total for k in app.keys()}
         # Make every live session due now and step once: each appends one call.
         for s in fleet.live:
             s.next_at = 0
         assert fleet.step(time.time()) == len(fleet.live)
         live = {("claude" if "claude" in str(s.path) else "codex", s.sid) for s in fleet.live}
         await wait_for(pilot, lambda: all(app.summary(k).usage.total > totals[k] for k in live))
+
+
+async def test_over_the_index_an_unfinished_line_waits_for_its_end(tmp_path):
+    """The index reads a complete last line at once, as reports do; half a line waits for the rest."""
+    app, path = live_app(tmp_path)
+    rk = f"claude:{SID}"
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, lambda: total_cell(app, rk) is not None and not app.loading)
+        await pilot.pause(0.2)
+        before = total_cell(app, rk)
+        line = assistant_line(2, time.time())
+        append(path, line[:40])  # an agent in the middle of writing a line
+        await app.refresh_files([("claude", path)])
+        await pilot.pause(0.1)
+        assert total_cell(app, rk) == before
+        append(path, line[40:])  # the rest, still without a newline: complete JSON
+        await wait_for(pilot, lambda: total_cell(app, rk) != before)
+        assert app.summary(("claude", SID)).api_calls == 2

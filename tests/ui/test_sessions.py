@@ -19,15 +19,23 @@ NOW = 1_790_000_000.0
 """A frozen "now" (2026-09-21 14:13 UTC): the generated fleet's history ends here."""
 
 
-def fleet_app(tmp_path: Path, **kwargs) -> tuple[TokdashApp, Fleet]:
-    """An app over a generated fleet, seeded synchronously, on a frozen clock."""
-    fleet = Fleet(tmp_path / "fleet", now=NOW)
-    fleet.write_history()
+def fleet_app(root: Path, **kwargs) -> tuple[TokdashApp, Fleet]:
+    """An app over a generated fleet under ``root`` (written on first use), seeded synchronously,
+    on a frozen clock."""
+    fleet = Fleet(root / "fleet", now=NOW)
+    if not fleet.root.exists():
+        fleet.write_history()
     roots = resolve_roots(["claude", "codex"], [str(fleet.claude_dir)], [str(fleet.codex_dir)])
     app = TokdashApp(roots, clock=lambda: NOW, watch=False, background_load=False,
                      prices=PriceBook(), **kwargs)
     app.load_sync()
     return app, fleet
+
+
+@pytest.fixture(scope="module")
+def fleet_dir(tmp_path_factory) -> Path:
+    """One fleet for the tests that only read it (and one index: the first test builds it)."""
+    return tmp_path_factory.mktemp("sessions")
 
 
 def table_of(app: TokdashApp) -> SessionsTable:
@@ -38,8 +46,8 @@ def cell(table: SessionsTable, key: str, column: str) -> str:
     return table.get_cell(key, column).plain.strip()
 
 
-async def test_every_session_has_a_row_wide_and_essential_columns_narrow(tmp_path):
-    app, _ = fleet_app(tmp_path)
+async def test_every_session_has_a_row_wide_and_essential_columns_narrow(fleet_dir):
+    app, _ = fleet_app(fleet_dir)
     async with app.run_test(size=(160, 45)) as pilot:
         table = table_of(app)
         assert table.row_count == len(app.store.sessions) == 11
@@ -53,8 +61,8 @@ async def test_every_session_has_a_row_wide_and_essential_columns_narrow(tmp_pat
         assert table.row_count == 11
 
 
-async def test_working_sessions_come_first(tmp_path):
-    app, _ = fleet_app(tmp_path)
+async def test_working_sessions_come_first(fleet_dir):
+    app, _ = fleet_app(fleet_dir)
     async with app.run_test(size=(160, 45)):
         table = table_of(app)
         statuses = [cell(table, k, "status").split()[-1] for k in table.row_keys()]
@@ -63,8 +71,8 @@ async def test_working_sessions_come_first(tmp_path):
         assert set(statuses[7:]) == {"done"}
 
 
-async def test_j_and_k_move_the_cursor(tmp_path):
-    app, _ = fleet_app(tmp_path)
+async def test_j_and_k_move_the_cursor(fleet_dir):
+    app, _ = fleet_app(fleet_dir)
     async with app.run_test(size=(160, 45)) as pilot:
         table = table_of(app)
         assert table.cursor_row == 0
@@ -74,8 +82,8 @@ async def test_j_and_k_move_the_cursor(tmp_path):
         assert table.cursor_row == 1
 
 
-async def test_sort_keeps_the_cursor_on_its_session(tmp_path):
-    app, _ = fleet_app(tmp_path)
+async def test_sort_keeps_the_cursor_on_its_session(fleet_dir):
+    app, _ = fleet_app(fleet_dir)
     async with app.run_test(size=(160, 45)) as pilot:
         table = table_of(app)
         await pilot.press("j", "j", "j", "j")
@@ -98,8 +106,8 @@ async def test_sort_keeps_the_cursor_on_its_session(tmp_path):
         assert table.row_keys() == before
 
 
-async def test_slash_filters_by_text_and_escape_clears(tmp_path):
-    app, _ = fleet_app(tmp_path)
+async def test_slash_filters_by_text_and_escape_clears(fleet_dir):
+    app, _ = fleet_app(fleet_dir)
     async with app.run_test(size=(160, 45)) as pilot:
         table = table_of(app)
         await pilot.press("slash")
@@ -114,8 +122,8 @@ async def test_slash_filters_by_text_and_escape_clears(tmp_path):
         assert len(table.row_keys()) == len(keys)  # Enter keeps the filter
 
 
-async def test_escape_clears_the_filter(tmp_path):
-    app, _ = fleet_app(tmp_path)
+async def test_escape_clears_the_filter(fleet_dir):
+    app, _ = fleet_app(fleet_dir)
     async with app.run_test(size=(160, 45)) as pilot:
         table = table_of(app)
         await pilot.press("slash", *"terraform")
@@ -127,8 +135,8 @@ async def test_escape_clears_the_filter(tmp_path):
         assert app.focused is table
 
 
-async def test_typing_in_the_filter_does_not_trigger_keys(tmp_path):
-    app, _ = fleet_app(tmp_path)
+async def test_typing_in_the_filter_does_not_trigger_keys(fleet_dir):
+    app, _ = fleet_app(fleet_dir)
     async with app.run_test(size=(160, 45)) as pilot:
         screen = app.screen
         await pilot.press("slash", *"qsag")
@@ -138,8 +146,8 @@ async def test_typing_in_the_filter_does_not_trigger_keys(tmp_path):
         assert screen.filter_text == "qsag"
 
 
-async def test_a_shows_only_working_sessions(tmp_path):
-    app, _ = fleet_app(tmp_path)
+async def test_a_shows_only_working_sessions(fleet_dir):
+    app, _ = fleet_app(fleet_dir)
     async with app.run_test(size=(160, 45)) as pilot:
         table = table_of(app)
         await pilot.press("a")
@@ -149,8 +157,8 @@ async def test_a_shows_only_working_sessions(tmp_path):
         assert table.row_count == 11
 
 
-async def test_g_groups_by_project(tmp_path):
-    app, _ = fleet_app(tmp_path)
+async def test_g_groups_by_project(fleet_dir):
+    app, _ = fleet_app(fleet_dir)
     async with app.run_test(size=(160, 45)) as pilot:
         table = table_of(app)
         await pilot.press("g")
@@ -174,9 +182,9 @@ async def test_g_groups_by_project(tmp_path):
         assert not any(k.startswith("group:") for k in table.row_keys())
 
 
-async def test_enter_drills_down_and_escape_comes_back(tmp_path):
+async def test_enter_drills_down_and_escape_comes_back(fleet_dir):
     detail = pytest.importorskip("tokdash.ui.detail_screen")
-    app, _ = fleet_app(tmp_path)
+    app, _ = fleet_app(fleet_dir)
     async with app.run_test(size=(160, 45)) as pilot:
         table = table_of(app)
         await pilot.press("j")
@@ -190,19 +198,19 @@ async def test_enter_drills_down_and_escape_comes_back(tmp_path):
         assert table.cursor_key() == key
 
 
-async def test_enter_without_detail_screen_does_not_crash(tmp_path, monkeypatch):
+async def test_enter_without_detail_screen_does_not_crash(fleet_dir, monkeypatch):
     import sys
 
     monkeypatch.setitem(sys.modules, "tokdash.ui.detail_screen", None)  # import fails
-    app, _ = fleet_app(tmp_path)
+    app, _ = fleet_app(fleet_dir)
     async with app.run_test(size=(160, 45)) as pilot:
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, SessionsScreen)
 
 
-async def test_mouse_click_moves_the_cursor_and_sorts_by_header(tmp_path):
-    app, _ = fleet_app(tmp_path)
+async def test_mouse_click_moves_the_cursor_and_sorts_by_header(fleet_dir):
+    app, _ = fleet_app(fleet_dir)
     async with app.run_test(size=(160, 45)) as pilot:
         table = table_of(app)
         # Row 3 of the body: the table's header takes one line.
@@ -216,8 +224,8 @@ async def test_mouse_click_moves_the_cursor_and_sorts_by_header(tmp_path):
         assert costs == sorted(costs, reverse=True)
 
 
-async def test_palette_finds_a_session_by_name(tmp_path):
-    app, _ = fleet_app(tmp_path)
+async def test_palette_finds_a_session_by_name(fleet_dir):
+    app, _ = fleet_app(fleet_dir)
     async with app.run_test(size=(160, 45)) as pilot:
         table = table_of(app)
         target = next(k for k in app.store.sessions if app.summary(k).title.startswith("Terraform"))
@@ -238,8 +246,8 @@ async def test_palette_finds_a_session_by_name(tmp_path):
         assert table.cursor_key() == f"{target[0]}:{target[1]}"
 
 
-async def test_question_mark_opens_help(tmp_path):
-    app, _ = fleet_app(tmp_path)
+async def test_question_mark_opens_help(fleet_dir):
+    app, _ = fleet_app(fleet_dir)
     async with app.run_test(size=(160, 45)) as pilot:
         await pilot.press("question_mark")
         await pilot.pause()
@@ -251,8 +259,8 @@ async def test_question_mark_opens_help(tmp_path):
             assert isinstance(app.screen, HelpScreen)
 
 
-async def test_heavy_session_is_red_with_a_badge_and_hit_is_coloured(tmp_path):
-    app, _ = fleet_app(tmp_path)
+async def test_heavy_session_is_red_with_a_badge_and_hit_is_coloured(fleet_dir):
+    app, _ = fleet_app(fleet_dir)
     async with app.run_test(size=(160, 45)):
         table = table_of(app)
         screen = app.screen
@@ -275,8 +283,8 @@ async def test_heavy_session_is_red_with_a_badge_and_hit_is_coloured(tmp_path):
         assert ok is not None and ok.triplet is not None
 
 
-async def test_header_counts_working_and_spend(tmp_path):
-    app, _ = fleet_app(tmp_path)
+async def test_header_counts_working_and_spend(fleet_dir):
+    app, _ = fleet_app(fleet_dir)
     async with app.run_test(size=(160, 45)):
         from tokdash.ui.header import HeaderStrip
 
@@ -287,9 +295,9 @@ async def test_header_counts_working_and_spend(tmp_path):
         assert "lower bounds" in text and "estimates" in text
 
 
-async def test_idle_tick_redraws_nothing(tmp_path):
+async def test_idle_tick_redraws_nothing(fleet_dir):
     now = [NOW]
-    app, _ = fleet_app(tmp_path)
+    app, _ = fleet_app(fleet_dir)
     app.clock = lambda: now[0]
     async with app.run_test(size=(160, 45)) as pilot:
         table = table_of(app)
@@ -401,8 +409,8 @@ async def test_a_broken_price_config_is_a_notification_not_a_crash(tmp_path, mon
         assert table_of(app).row_count == 1
 
 
-async def test_worker_errors_become_notifications(tmp_path):
-    app, _ = fleet_app(tmp_path)
+async def test_worker_errors_become_notifications(fleet_dir):
+    app, _ = fleet_app(fleet_dir)
     async with app.run_test(size=(120, 30)) as pilot:
         def boom():
             raise RuntimeError("disk on fire")
@@ -417,8 +425,8 @@ async def test_worker_errors_become_notifications(tmp_path):
         assert app.is_running
 
 
-async def test_a_theme_change_restyles_every_row(tmp_path):
-    app, _ = fleet_app(tmp_path)
+async def test_a_theme_change_restyles_every_row(fleet_dir):
+    app, _ = fleet_app(fleet_dir)
     async with app.run_test(size=(160, 45)) as pilot:
         table = table_of(app)
         rk = table.row_keys()[0]

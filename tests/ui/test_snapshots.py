@@ -33,33 +33,40 @@ def utc(monkeypatch):
     time.tzset()
 
 
-def fleet_app(tmp_path) -> TokdashApp:
-    fleet = Fleet(tmp_path / "fleet", now=NOW)
-    fleet.write_history()
+@pytest.fixture(scope="module")
+def fleet_dir(tmp_path_factory):
+    """One fleet (and one index) for every snapshot of the sessions screen."""
+    return tmp_path_factory.mktemp("snapshots")
+
+
+def fleet_app(root) -> TokdashApp:
+    fleet = Fleet(root / "fleet", now=NOW)
+    if not fleet.root.exists():
+        fleet.write_history()
     roots = resolve_roots(["claude", "codex"], [str(fleet.claude_dir)], [str(fleet.codex_dir)])
     app = TokdashApp(roots, clock=lambda: NOW, watch=False, background_load=False, prices=PriceBook())
     app.load_sync()
     return app
 
 
-def test_sessions_wide(snap_compare, tmp_path):
+def test_sessions_wide(snap_compare, fleet_dir):
     """Every column at 160x45: working sessions first, the run-away red with its badge."""
-    assert snap_compare(fleet_app(tmp_path), terminal_size=(160, 45))
+    assert snap_compare(fleet_app(fleet_dir), terminal_size=(160, 45))
 
 
-def test_sessions_narrow(snap_compare, tmp_path):
+def test_sessions_narrow(snap_compare, fleet_dir):
     """A tmux split pane, 80x24: status, project · title, total, hit, cost, last activity."""
-    assert snap_compare(fleet_app(tmp_path), terminal_size=(80, 24))
+    assert snap_compare(fleet_app(fleet_dir), terminal_size=(80, 24))
 
 
-def test_sessions_grouped_by_cost(snap_compare, tmp_path):
+def test_sessions_grouped_by_cost(snap_compare, fleet_dir):
     """Grouped by project (g), sorted by cost (s), cursor moved down (j)."""
-    assert snap_compare(fleet_app(tmp_path), press=["g", "s", "j", "j"], terminal_size=(160, 45))
+    assert snap_compare(fleet_app(fleet_dir), press=["g", "s", "j", "j"], terminal_size=(160, 45))
 
 
-def test_sessions_filtered_narrow(snap_compare, tmp_path):
+def test_sessions_filtered_narrow(snap_compare, fleet_dir):
     """The filter input open with a query, in a narrow pane."""
-    assert snap_compare(fleet_app(tmp_path), press=["slash", *"gateway"], terminal_size=(80, 24))
+    assert snap_compare(fleet_app(fleet_dir), press=["slash", *"gateway"], terminal_size=(80, 24))
 
 
 def test_empty_state(snap_compare):

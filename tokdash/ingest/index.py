@@ -495,6 +495,20 @@ class SyncResult:
     prices: _Prices | None = None
 
 
+@dataclass
+class SessionsSnapshot:
+    """Every session as the index stores it at one moment (see :meth:`Index.sessions_snapshot`)."""
+
+    summaries: dict[SessionKey, SessionSummary]
+    """The sessions whose stored summary is new or differs from what the caller knew."""
+    fingerprints: dict[SessionKey, int]
+    """Every session's stored summary, fingerprinted: pass it back to learn only what changed."""
+    archived: set[SessionKey]
+    """Sessions whose transcript files are all gone."""
+    stale: bool = False
+    """Stored by another version of tokdash's parser: the next sync rebuilds, numbers may move."""
+
+
 class IndexUsageError(Exception):
     """A maintenance request that cannot be done (e.g. forgetting a path the index does not hold)."""
 
@@ -525,6 +539,7 @@ class Index:
         """Where one-line notices go (stderr by default)."""
         self.conn: sqlite3.Connection | None = None
         self._full = True
+        self._progress: Callable[[int, int], None] | None = None
         self.reader = codec.Reader()
         """Decodes stored rows in the layouts they were written with."""
         self._price_fp = ""
@@ -620,6 +635,7 @@ class Index:
         rebuild: bool = False,
         forget: Iterable[str] = (),
         full: bool = True,
+        progress: Callable[[int, int], None] | None = None,
     ) -> SyncResult:
         """Bring the index up to date with the transcript files ``found``; return the sessions.
 
@@ -629,11 +645,14 @@ class Index:
         sessions this run changed (``archived`` always covers every session).
         ``rebuild`` re-reads every file from zero (carrying over the records of files
         that are gone); ``forget`` drops files, or every file under a folder, from the
-        index for good. Raises :class:`IndexUnavailable` when the index cannot be used
-        at all (the caller then reads the transcripts without it).
+        index for good. ``progress(files done, files to read)`` is called now and then
+        while files are read (a UI shows it during a first build). Raises
+        :class:`IndexUnavailable` when the index cannot be used at all (the caller then
+        reads the transcripts without it).
         """
         forget = [os.path.abspath(os.path.expanduser(str(p))) for p in forget]
         self._full = full
+        self._progress = progress
         for attempt in range(2):
             try:
                 return self._sync(found, finalize=finalize, rebuild=rebuild, forget=forget)
@@ -787,7 +806,9 @@ class Index:
         states: dict[str, tuple[str, FileState]] = {}
         gone = set(vanished)
         files_read = bytes_read = 0
+        tick = _Ticker(self._progress, len(to_read))
         for agent, path in to_read:
+            tick()
             p = str(path)
             row = rows.get(p)
             if row is not None:
@@ -903,7 +924,9 @@ class Index:
             self._carry(store, carried)
         states: list[tuple[str, FileState]] = []
         files_read = bytes_read = 0
+        tick = _Ticker(self._progress, len(found))
         for agent, path in found:
+            tick()
             p = str(path)
             if is_forgotten(p) or p not in listed:
                 continue
@@ -1112,6 +1135,47 @@ class Index:
         finally:
             conn.execute("ROLLBACK")
 
+    def sessions_snapshot(self, known: dict[SessionKey, int] | None = None) -> SessionsSnapshot | None:
+        """Every session as stored now, without looking at a single transcript (read-only).
+
+        For a UI: the first paint at start-up (the sessions as the last run of any
+        tokdash left them), and after each sync, which sessions changed -- whoever
+        wrote them (this process, or a report or status line that synced first).
+        Only summaries whose stored bytes differ from ``known`` (the fingerprints of
+        the previous snapshot) are decoded. None when the index holds nothing usable
+        yet: it is new, damaged, or in another format (a sync then builds it).
+        """
+        try:
+            conn = self._open()
+            conn.execute("BEGIN")
+            try:
+                meta = self._meta()
+                problem = self._version_problem(meta)
+                if meta.get("schema") != str(SCHEMA_VERSION) or problem == _NEW:
+                    return None
+                known = known or {}
+                summaries: dict[SessionKey, SessionSummary] = {}
+                prints: dict[SessionKey, int] = {}
+                archived: set[SessionKey] = set()
+                loads = self.reader.loads
+                for agent, sid, arch, blob in conn.execute("SELECT agent, session_id, archived, summary FROM sessions"):
+                    key = (agent, sid)
+                    fp = hash(blob)
+                    prints[key] = fp
+                    if known.get(key) != fp:
+                        summaries[key] = loads(blob)  # type: ignore[assignment]
+                    if arch:
+                        archived.add(key)
+                return SessionsSnapshot(summaries, prints, archived, stale=problem is not None)
+            finally:
+                conn.execute("ROLLBACK")
+        except (_Corrupt, codec.CodecError):
+            return None
+        except sqlite3.DatabaseError as exc:
+            if _is_corrupt(exc):
+                return None  # the next sync moves it aside and rebuilds
+            raise IndexUnavailable(f"cannot use the index {self.path}: {_reason(exc)}") from None
+
     # maintenance -------------------------------------------------------------------------------
 
     def status(self) -> dict:
@@ -1145,6 +1209,29 @@ class Index:
 
 
 _NEW = "the index is new"
+PROGRESS_SECONDS = 0.1
+"""``sync``'s progress callback is called at most this often while it reads files."""
+
+
+class _Ticker:
+    """Calls ``progress(done, total)`` once per file, at most every ``PROGRESS_SECONDS``."""
+
+    __slots__ = ("progress", "total", "done", "_next")
+
+    def __init__(self, progress: Callable[[int, int], None] | None, total: int) -> None:
+        self.progress = progress
+        self.total = total
+        self.done = 0
+        self._next = 0.0
+
+    def __call__(self) -> None:
+        if self.progress is None:
+            return
+        now = time.monotonic()
+        if now >= self._next:
+            self._next = now + PROGRESS_SECONDS
+            self.progress(self.done, self.total)
+        self.done += 1
 
 
 def _pico_or_none(cost: float | None) -> int | None:

@@ -280,3 +280,101 @@ def facts_from_sessions(sessions, prices) -> list[Fact]:
 def bucket_of(ts: float) -> float:
     """The start of the UTC-aligned quarter hour holding ``ts`` (0 stays 0)."""
     return float(int(ts // BUCKET_SECONDS) * BUCKET_SECONDS) if ts > 0 else 0.0
+
+
+# --- a window of days, for a UI ---------------------------------------------------------------
+
+
+def day_bounds(day: date, tz: tzinfo | None = None) -> tuple[float, float]:
+    """[start, end) of a calendar day in ``tz`` (None: local time), as epoch seconds."""
+    start = datetime.combine(day, datetime.min.time(), tzinfo=tz)
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    return start.timestamp(), end.timestamp()
+
+
+def bucket_facts(facts: Iterable[Fact]) -> list[Fact]:
+    """Facts summed per (quarter hour, session, model), as the index hands them over.
+
+    Grouping is per bucket afterwards, so the result groups exactly like the input
+    (costs are integers: the sums do not depend on the order)."""
+    out: dict[tuple[float, str, str, str], Fact] = {}
+    for f in facts:
+        b = bucket_of(f.ts)
+        k = (b, f.agent, f.session_id, f.model)
+        acc = out.get(k)
+        if acc is None:
+            out[k] = Fact(b, f.agent, f.session_id, f.model, f.usage.copy(), f.calls, f.cost_pico, f.unpriced_calls)
+        else:
+            acc.usage.add(f.usage)
+            acc.calls += f.calls
+            acc.cost_pico += f.cost_pico
+            acc.unpriced_calls += f.unpriced_calls
+    return list(out.values())
+
+
+@dataclass(slots=True)
+class HistoryWindow:
+    """What a History view shows for ``days`` calendar days from ``first_day``."""
+
+    first_day: date
+    days: list[HistoryRow]
+    """One row per day, oldest first; a day without calls has an empty row."""
+    projects: list[HistoryRow]
+    """Per project, costliest first."""
+    models: list[HistoryRow]
+    """Per model, costliest first."""
+    total: HistoryRow
+    """Everything in the window."""
+
+    @property
+    def last_day(self) -> date:
+        """The window's last day."""
+        return self.first_day + timedelta(days=len(self.days) - 1)
+
+
+def history_window(
+    facts: Iterable[Fact],
+    sessions: dict[SessionKey, SessionInfo],
+    first_day: date,
+    days: int,
+    tz: tzinfo | None = None,
+) -> HistoryWindow:
+    """Spend per day (every day of the window, empty ones too), per project and per model.
+
+    Only facts in ``[first_day, first_day + days)`` (local days in ``tz``) count; calls
+    without a timestamp never fall in a window.
+    """
+    since = day_bounds(first_day, tz)[0]
+    until = day_bounds(first_day + timedelta(days=days - 1), tz)[1]
+    inside = [f for f in facts if f.ts > 0 and since <= f.ts < until]
+    by_day = {r.key: r for r in group(inside, "daily", sessions, tz)}
+    rows = []
+    for i in range(days):
+        d = first_day + timedelta(days=i)
+        rows.append(by_day.get(d.isoformat()) or HistoryRow(d.isoformat(), d.isoformat(), d))
+    total = HistoryRow("total", "total")
+    for f in inside:
+        total.add(f)
+    return HistoryWindow(first_day, rows, group(inside, "projects", sessions, tz), group(inside, "models", sessions, tz),
+                         total)
+
+
+def sessions_of(
+    facts: Iterable[Fact],
+    grouping: str,
+    key: str,
+    sessions: dict[SessionKey, SessionInfo],
+    tz: tzinfo | None = None,
+) -> list[tuple[SessionKey, HistoryRow]]:
+    """The sessions behind one row of ``group(facts, grouping, ...)`` (the row keyed ``key``),
+    each with its own share of that row's usage and cost; costliest first."""
+    key_of = _key_function(grouping, sessions, tz)
+    rows: dict[SessionKey, HistoryRow] = {}
+    for f in facts:
+        if key_of(f)[0] != key:
+            continue
+        row = rows.get(f.session_key)
+        if row is None:
+            row = rows[f.session_key] = HistoryRow(f"{f.agent}:{f.session_id}", f.session_id)
+        row.add(f)
+    return sorted(rows.items(), key=lambda kv: (-kv[1].cost_pico, -kv[1].usage.total, kv[0]))

@@ -1,10 +1,14 @@
 """The detail screen of one session: every number with its definition, a timeline, tips.
 
 Opened with Enter on a sessions row, left with Esc. Everything shown is derived
-from the store on the UI thread: the app's cached ``SessionSummary``, the per-kind
-costs (``tokdash.model.costs``) and the tips (``tokdash.model.insights``). The
-screen recomputes only when its session's ``version`` changed, so an update to
-another session costs nothing here.
+on the UI thread from the app: the session's ``SessionSummary``, its records
+(``app.session``) for the per-kind costs (``tokdash.model.costs``), the timeline
+and the tips (``tokdash.model.insights``). Over the index, a session's records
+may not be in memory yet: the screen asks for them (``app.want_records``) and
+fills in when they arrive. The screen recomputes only when its session changed
+(``version``, summary or archived flag), so an update to another session costs
+nothing here. An archived session (its transcripts are gone; the index keeps its
+numbers) gets the ``-archived`` class: a banner and a dimmed header.
 
 Strings that come from a transcript (title, paths, model, tool and agent names,
 ids) are shown as ``rich.text.Text`` with control characters removed, never as
@@ -54,6 +58,12 @@ HONESTY = (
     "bounds in some CLI versions (Claude Code 2.1.12–2.1.3x wrote placeholder outputs); cache "
     "counts are exact. Costs are estimates from a public price table (genai-prices, offline), "
     "priced per call; a model without a known price is shown as unpriced, never as $0."
+)
+
+
+ARCHIVED_NOTE = (
+    "ARCHIVED: every transcript file of this session is gone (Claude Code deletes them after 30 days); "
+    "its numbers come from tokdash's index."
 )
 
 
@@ -110,6 +120,9 @@ class SessionDetailScreen(Screen):
     SessionDetailScreen #detail-heavy { color: $error; text-style: bold; }
     SessionDetailScreen #detail-heavy.-none { display: none; }
     SessionDetailScreen #detail-notes { color: $text-muted; margin: 1 0; }
+    SessionDetailScreen #detail-archived { display: none; color: $text-muted; text-style: bold italic; }
+    SessionDetailScreen.-archived #detail-archived { display: block; }
+    SessionDetailScreen.-archived #detail-header { color: $text-muted; }
     """
 
     def __init__(self, key: SessionKey) -> None:
@@ -122,7 +135,7 @@ class SessionDetailScreen(Screen):
         """The per-kind costs last shown."""
         self.tips: list[Tip] = []
         """The tips last shown."""
-        self._version: int | None = None
+        self._version: tuple | None = None
         self._shown: dict[str, object] = {}
         """What the time-dependent lines show now, so a tick repaints only on a change."""
 
@@ -131,6 +144,7 @@ class SessionDetailScreen(Screen):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="detail-scroll"):
             yield Static(id="detail-header", markup=False)
+            yield Static(ARCHIVED_NOTE, id="detail-archived", markup=False)
             yield Static(id="detail-heavy", markup=False, classes="-none")
             with Horizontal(id="detail-columns"):
                 with Vertical(id="detail-left", classes="detail-column"):
@@ -180,19 +194,33 @@ class SessionDetailScreen(Screen):
             self.refresh_from_store()
 
     def refresh_from_store(self, *, force: bool = False) -> None:
-        """Re-read this session from the app's store; a no-op when its version is unchanged."""
-        session: Session | None = self.app.store.sessions.get(self.key)
-        version = None if session is None else session.version
+        """Re-read this session from the app; a no-op when nothing about it changed."""
+        app = self.app
+        known = app.has(self.key) if hasattr(app, "has") else self.key in app.store.sessions
+        session: Session | None = app.session(self.key) if hasattr(app, "session") else app.store.sessions.get(self.key)
+        archived = bool(getattr(app, "is_archived", lambda _k: False)(self.key))
+        summary_now = app.summary(self.key) if known else None
+        version = (None if session is None else session.version, id(summary_now), archived)
         if not force and version == self._version:
             return
         self._version = version
-        if session is None:
+        self.set_class(archived, "-archived")
+        if not known:
             self.summary, self.costs, self.tips = None, None, []
             self.query_one("#detail-header", Static).update(
                 Text.assemble("Session ", plain(self.key[1]), " is not in the store (yet).")
             )
             return
-        summary = self.app.summary(self.key)
+        if session is None:
+            # Over the index, the records of an older session are loaded on demand.
+            self.summary, self.costs, self.tips = summary_now, None, []
+            self._refresh_header()
+            self.query_one("#detail-kinds", Static).update(Text("loading its calls from the index…", style="dim"))
+            want = getattr(app, "want_records", None)
+            if callable(want):
+                want(self.key)
+            return
+        summary = summary_now
         costs = session_costs(session, self.app.prices)
         self.summary, self.costs = summary, costs
         self.tips = tips(session, summary, self.app.prices, costs)
@@ -256,7 +284,8 @@ class SessionDetailScreen(Screen):
             head.append(" · branch ")
             head.append_text(plain(s.git_branch))
         head.append("\n")
-        head.append(f"{status}", style="bold")
+        archived = self.has_class("-archived")
+        head.append("archived" if archived else f"{status}", style="bold")
         if s.last_activity is not None:
             head.append(f" · last activity {fmt_age(now - s.last_activity)}")
         if s.open and status == WORKING:
@@ -265,11 +294,13 @@ class SessionDetailScreen(Screen):
         head.append_text(plain(s.session_id, "bold"))
         head.append("   c copies it\nresume  ")
         head.append_text(plain(s.resume_command))
+        if archived:
+            head.append("  (its transcript is gone: the CLI cannot resume it)", style="dim")
         head.append("\n")
         head.append(f"{fmt_tokens(s.usage.total)} tokens · {fmt_cost(s.cost, s.cost_partial)} · "
                     f"cache hit {fmt_rate(s.cache_hit_rate)} · {s.api_calls} API calls · "
                     f"{fmt_duration(s.duration)}")
-        if self.tips:
+        if self.tips and self.costs is not None:
             n = len(self.tips)
             head.append(f" · {n} tip{'s' if n != 1 else ''}", style="bold")
         if head != self._shown.get("header"):
@@ -411,7 +442,8 @@ class SessionDetailScreen(Screen):
             ("duration", Text(fmt_duration(s.duration)), "first to last activity"),
             ("CLI version", plain(s.cli_version or "—"), "the latest the transcript names"),
             ("git branch", plain(s.git_branch or "—"), "the latest the transcript names"),
-            ("files", Text(str(len(s.paths))), "transcripts: main and sub-agents"),
+            ("files", Text(str(len(s.paths))),
+             "transcripts: main and sub-agents" + (" (all deleted since)" if self.has_class("-archived") else "")),
         ]
         if s.forked_from:
             rows.append(("forked from", plain(s.forked_from), "the session this one was forked from"))

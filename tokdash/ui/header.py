@@ -29,6 +29,10 @@ class HeaderState:
     grouped: bool = False
     loading: tuple[int, int] | None = None
     """(files read, files found) while the initial load runs."""
+    note: str | None = None
+    """What the initial load is doing, when it says more than "loading transcripts"."""
+    archived: int = 0
+    """Sessions whose transcripts are gone (kept by the index)."""
     shown: int = 0
     """Rows of sessions shown (after filters)."""
 
@@ -85,6 +89,8 @@ class HeaderStrip(Static):
         line1.append("● " if s.working else "○ ", style=st("working") if s.working else st("muted"))
         line1.append(f"{s.working} working", style=st("bold"))
         line1.append(f" of {s.sessions}", style=st("muted"))
+        if state.archived:
+            line1.append(f" ({state.archived} archived)", style=st("muted"))
         hour = "last hour" if wide else "1h"
         parts = [
             (hour, f"{fmt_tokens(s.hour_tokens)} tok {_money(s.hour_cost)}" if wide
@@ -130,8 +136,13 @@ class HeaderStrip(Static):
         notices = Text(no_wrap=True, overflow="ellipsis")
         if state.loading is not None:
             done, total = state.loading
-            notices.append(f"loading transcripts {done}/{total} files…" if total else "finding transcripts…",
-                           style=st("accent"))
+            if state.note:
+                notices.append(state.note + (f" {done}/{total} files" if total else ""), style=st("accent"))
+            else:
+                notices.append(f"loading transcripts {done}/{total} files…" if total else "finding transcripts…",
+                               style=st("accent"))
+        elif state.note:
+            notices.append(state.note, style=st("accent"))
         if s.unpriced_models:
             if notices:
                 notices.append(" · ", style=st("muted"))

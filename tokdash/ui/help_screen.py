@@ -19,7 +19,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from tokdash.model import activity, insights
+from tokdash.model import activity, heavy, insights
 from tokdash.model.heavy import HeavyThresholds
 from tokdash.model.pricing import CACHE_READ_FACTOR, CACHE_WRITE_1H_FACTOR, CACHE_WRITE_5M_FACTOR
 
@@ -30,6 +30,7 @@ FALLBACK_SESSION_KEYS: tuple[tuple[str, str], ...] = (
     ("/", "filter by text"),
     ("a", "only working sessions"),
     ("g", "group by project"),
+    ("h", "history: spend per day, project and model"),
     ("?", "this help"),
     ("q", "quit"),
 )
@@ -46,6 +47,16 @@ def _fmt_seconds(seconds: float) -> str:
 
 def _pct(share: float) -> str:
     return f"{share * 100:g} %"
+
+
+def heavy_keys() -> str:
+    """``io_tokens = 80000, context_percent = 80, ...``: the config keys and their defaults,
+    read from ``tokdash.model.heavy`` (its key table and ``HeavyThresholds``'s defaults)."""
+    defaults = HeavyThresholds()
+    parts = []
+    for key, (attr, scale) in heavy._KEYS.items():
+        parts.append(f"{key} = {round(getattr(defaults, attr) / scale, 6):g}")
+    return ", ".join(parts)
 
 
 class HelpScreen(Screen):
@@ -122,12 +133,29 @@ class HelpScreen(Screen):
         rows.insert(0, ("↑ ↓ / click", "move between sessions; enter opens one"))
         return rows
 
+    def _history_rows(self) -> list[tuple[str, str]]:
+        try:
+            from tokdash.ui.history_screen import DayBars, HistoryScreen
+        except ImportError:
+            return []
+        return (self._rows(DayBars.BINDINGS) + self._rows(HistoryScreen.BINDINGS)
+                + [("tab", "between the bars and the project and model tables; enter lists their sessions")])
+
+    def _history_sessions_rows(self) -> list[tuple[str, str]]:
+        try:
+            from tokdash.ui.history_screen import HistorySessionsScreen
+        except ImportError:
+            return []
+        return [("↑ ↓ enter", "pick a session, open its detail")] + self._rows(HistorySessionsScreen.BINDINGS)
+
     def _keys(self) -> RenderableType:
         from tokdash.ui.detail_screen import SessionDetailScreen
 
         sections = [
             ("Sessions", self._session_rows()),
             ("Session detail", self._rows(SessionDetailScreen.BINDINGS)),
+            ("History", self._history_rows()),
+            ("History sessions", self._history_sessions_rows()),
             ("Everywhere", self._rows(type(self.app).BINDINGS) + [("ctrl+p", "command palette: find a session by name")]),
             ("Help", self._rows(self.BINDINGS)),
         ]
@@ -179,6 +207,9 @@ class HelpScreen(Screen):
                          "(a lower bound), never $0."),
             ("burn rate", f"tokens/min and $/h over the last {_fmt_seconds(activity.BURN_WINDOW_SECONDS)}."),
             ("duration", "first to last activity of the session (calls and events)."),
+            ("history", "each API call counts on the day of its own timestamp, in local time. Bars show cost per "
+                        "day (tokens when nothing in the window has a price); the tables sum the same 30 days per "
+                        "project (working directory) and per model."),
         ])
 
     def _rules(self) -> RenderableType:
@@ -189,11 +220,16 @@ class HelpScreen(Screen):
                         "ago."),
             ("idle", f"not working, last activity less than {_fmt_seconds(activity.IDLE_SECONDS)} ago."),
             ("done", "anything older."),
+            ("archived", "every transcript file of the session is gone (Claude Code deletes them after 30 days); "
+                         "tokdash's index keeps its numbers. Shown dimmed as ◌ archived."),
+            ("default sort", "working first (by start time, so parallel agents keep their places), then by last "
+                             "activity. s cycles cost, total, cache hit and burn rate; S reverses."),
             ("heavy", f"any of: input + output above {h.io_tokens:,} tokens; context above "
                       f"{_pct(h.context_share)} of the window; spend over the last "
                       f"{_fmt_seconds(activity.BURN_WINDOW_SECONDS)} above {h.rate_factor:g}× the median $/h of the "
                       f"other working sessions and above ${h.rate_floor:g}/h (with at least {h.min_fleet} others). "
-                      "The detail screen names the threshold that tripped. Set them in [heavy] of the config file."),
+                      "The detail screen names the threshold that tripped."),
+            ("[heavy]", "keys of the config file's [heavy] table, with their defaults: " + heavy_keys() + "."),
             ("dedup", "each API call is counted once across every file, keyed by message and request id, keeping "
                       "its most complete copy (a main-chain copy over a replay, else the larger total)."),
         ])

@@ -2,7 +2,8 @@
 
 Workers read and parse off the UI thread and post :class:`BatchesRead` to the app;
 the app, the single writer, merges the batches into the store and posts
-:class:`SessionsChanged` to every screen on the stack.
+:class:`SessionsChanged` to every screen on the stack. The index thread reports
+progress and notices (:class:`IndexProgressed`, :class:`IndexWarned`) the same way.
 """
 
 from __future__ import annotations
@@ -69,3 +70,27 @@ class SessionsChanged(Message, bubble=False):
             message.keys = message.keys | self.keys
             return True
         return False
+
+
+class IndexProgressed(Message):
+    """The index thread is reading transcript files (a first build, or many new bytes)."""
+
+    def __init__(self, done: int, total: int) -> None:
+        super().__init__()
+        self.done = done
+        """Files read so far."""
+        self.total = total
+        """Files to read."""
+
+    def can_replace(self, message: Message) -> bool:
+        """Only the newest progress matters."""
+        return isinstance(message, IndexProgressed)
+
+
+class IndexWarned(Message):
+    """The index had something to say (busy, could not save, moved a damaged file aside)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+        """One line, for a notification."""

@@ -48,7 +48,7 @@ class SessionsProvider(Provider):
         app = self.app
         fuzzy = FuzzySearch()
         style = self.match_style or Style(reverse=True)
-        for key in list(app.store.sessions):
+        for key in app.keys():
             s = app.summary(key)
             candidate = _candidate(s)
             score, offsets = fuzzy.match(query, candidate)
@@ -64,7 +64,7 @@ class SessionsProvider(Provider):
     async def discover(self) -> Hits:
         """The most recently active sessions."""
         app = self.app
-        summaries = sorted((app.summary(k) for k in list(app.store.sessions)),
+        summaries = sorted((app.summary(k) for k in app.keys()),
                            key=lambda s: -(s.last_activity or 0.0))[:DISCOVER_LIMIT]
         for s in summaries:
             candidate = _candidate(s)

@@ -5,6 +5,9 @@ verdict, and *when* any of it next changes on its own as time passes). A change
 in the store refreshes only the changed sessions' facts; the one-second tick
 refreshes only the facts that are due (a "12s ago" cell, a status crossing a
 threshold, a burn window sliding) and does nothing at all when none is due.
+
+The cursor starts on the top row and stays there (whatever session sorts first)
+until the user moves it; from then on it follows its session through re-sorts.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from tokdash.model.records import Usage
 from tokdash.model.session import SessionSummary
 from tokdash.model.store import SessionKey
 from tokdash.report import fmt_cost, fmt_rate, fmt_tokens
+from tokdash.ui.app import RECENT_SECONDS
 from tokdash.ui.header import HeaderState, HeaderStrip
 from tokdash.ui.messages import SessionsChanged
 from tokdash.ui.palette import SessionsProvider
@@ -70,6 +74,9 @@ SORTS: tuple[tuple[str, str], ...] = (
 """Sort modes in the order ``s`` cycles through them: (id, label)."""
 
 GLYPHS = {WORKING: "●", IDLE: "◐", "done": "○"}
+ARCHIVED = "archived"
+"""Status shown for a session whose transcript files are all gone (kept by the index)."""
+ARCHIVED_GLYPH = "◌"
 
 
 def row_key(key: SessionKey) -> str:
@@ -117,6 +124,8 @@ class RowFacts:
     """When something shown about this session next changes by itself (time passing)."""
     haystack: str = ""
     """Lower-cased text the filter searches."""
+    archived: bool = False
+    """Every transcript file is gone; the numbers come from the index."""
 
 
 def _num(n: int) -> CellSpec:
@@ -158,6 +167,10 @@ def session_spec(f: RowFacts, now: float, context_limit: float) -> RowSpec:
         "last": (("—" if age is None else fmt_age(age), "" if f.status == WORKING else "muted"),),
         "duration": ((fmt_duration(s.duration), "muted"),),
     }
+    if f.archived:
+        # Dimmed, with its own status: the session is history, its files are gone.
+        spec = {k: tuple((text, "archived") for text, _style in cell) for k, cell in spec.items()}
+        spec["status"] = ((ARCHIVED_GLYPH, "archived"), (" ", ""), (ARCHIVED, "archived"))
     if f.heavy:
         # The whole row turns red, and a badge replaces the status glyph.
         spec = {k: tuple((text, "heavy") for text, _style in cell) for k, cell in spec.items()}
@@ -222,13 +235,16 @@ class SessionsScreen(Screen):
         Binding("k", "cursor_up", "Up", show=False, id="sessions.up", tooltip="Move to the previous session"),
         Binding("s", "cycle_sort", "Sort", id="sessions.sort",
                 tooltip="Sort by the next column: last activity, cost, total, cache hit, burn rate"),
-        Binding("S", "reverse_sort", "Reverse", key_display="S", id="sessions.reverse",
+        # Not in the footer (room for the rest in an 80-column pane); listed in the help.
+        Binding("S", "reverse_sort", "Reverse", key_display="S", show=False, id="sessions.reverse",
                 tooltip="Reverse the sort direction"),
         Binding("slash", "filter", "Filter", key_display="/", id="sessions.filter",
                 tooltip="Show only sessions whose project, title, model or id contain some text"),
         Binding("a", "toggle_working", "Working", id="sessions.only_working",
                 tooltip="Show only sessions working now"),
         Binding("g", "toggle_group", "Group", id="sessions.group", tooltip="Group sessions by project"),
+        Binding("h", "app.open_history", "History", id="sessions.history",
+                tooltip="History: spend per day for the last 30 days, per project and per model"),
         Binding("escape", "clear_filter", "Clear", show=False, id="sessions.clear",
                 tooltip="Clear the text filter"),
         Binding("question_mark", "app.help", "Help", key_display="?", id="sessions.help",
@@ -274,7 +290,7 @@ class SessionsScreen(Screen):
         table.apply_layout(self.app.size.width)
         self.query_one("#filter", Input).display = False
         self.query_one("#empty", Static).display = False
-        self._refresh(set(self.tapp.store.sessions), self.tapp.clock())
+        self._refresh(set(self.tapp.keys()), self.tapp.clock())
         self.set_interval(TICK_SECONDS, self._tick)
         table.focus()
 
@@ -321,7 +337,7 @@ class SessionsScreen(Screen):
     def _derive(self, key: SessionKey, now: float) -> RowFacts | None:
         """Facts of one session, heavy verdict aside (it needs the whole fleet's rates)."""
         app = self.tapp
-        if key not in app.store.sessions:
+        if not app.has(key):
             return None
         s = app.summary(key)
         status = session_status(s.last_activity, s.open, now)
@@ -333,9 +349,10 @@ class SessionsScreen(Screen):
             if age < BURN_WINDOW_SECONDS:
                 b = burn(app.series(key), now)
                 due = min(due, now + TICK_SECONDS)  # the window slides: calls age out of it
+        archived = app.is_archived(key)
         haystack = " ".join((s.agent, s.project, s.title, " ".join(s.models), s.session_id,
-                             s.git_branch or "")).lower()
-        return RowFacts(key, s, status, b, due=due, haystack=haystack)
+                             s.git_branch or "", ARCHIVED if archived else "")).lower()
+        return RowFacts(key, s, status, b, due=due, haystack=haystack, archived=archived)
 
     def _refresh(self, keys: set[SessionKey], now: float) -> None:
         """Re-derive ``keys``, re-judge heaviness where the fleet's rates moved, sync the table."""
@@ -447,15 +464,14 @@ class SessionsScreen(Screen):
                 f = self.facts.get((agent, sid))
                 if f is not None:
                     specs[rk] = session_spec(f, now, limit)
-        keep = not (self.tapp.loading and table.cursor_row == 0)
-        table.sync(specs, order, keep_cursor=keep, restyle=self._restyle)
+        table.sync(specs, order, restyle=self._restyle)
         self._restyle = False
         self._update_empty()
 
     def _update_empty(self) -> None:
         """Say where tokdash looked when it found nothing, and how to point it elsewhere."""
         app = self.tapp
-        empty = not app.store.sessions and not app.loading
+        empty = not self.facts and not app.loading
         notice = self.query_one("#empty", Static)
         table = self.query_one(SessionsTable)
         if empty == notice.display:
@@ -486,7 +502,7 @@ class SessionsScreen(Screen):
             return
         app = self.tapp
         stats = FleetStats(sessions=len(self.facts))
-        midnight_cut = now - 86400.0 * 2  # only sessions active in the last two days can count today
+        midnight_cut = now - RECENT_SECONDS  # only sessions active in the last two days can count today
         series = []
         unpriced: set[str] = set()
         busy = False
@@ -501,15 +517,17 @@ class SessionsScreen(Screen):
         (stats.hour_tokens, stats.hour_cost), (stats.today_tokens, stats.today_cost), stats.burn = \
             window_totals(series, now)
         stats.unpriced_models = sorted(unpriced)
-        stats.bad_lines = sum(app.store.bad_lines.values())
+        stats.bad_lines = app.bad_lines()
         sort_label = SORTS[self.sort_index][1] + (" ▼" if self.descending else " ▲")
         shown = sum(1 for f in self.facts.values()
                     if (not self.only_working or f.status == WORKING)
                     and (not self.filter_text or self.filter_text.lower().strip() in f.haystack))
         loading = app.load_progress if app.loading else None
+        note = app.load_note if app.loading else ("loading recent sessions' calls…" if app.records_pending else None)
+        archived = sum(1 for f in self.facts.values() if f.archived)
         self.query_one(HeaderStrip).show(HeaderState(
             stats=stats, sort=sort_label, filter_text=self.filter_text, only_working=self.only_working,
-            grouped=self.grouped, loading=loading, shown=shown), force=force)
+            grouped=self.grouped, loading=loading, shown=shown, note=note, archived=archived), force=force)
         self._header_dirty = False
         step = HEADER_BUSY_SECONDS if busy else HEADER_IDLE_SECONDS
         # On the minute (or every few seconds while spending), so "last hour" slides.
@@ -619,5 +637,6 @@ class SessionsScreen(Screen):
             box.value = ""
             box.display = False
             self._resort()
+        table.pinned = False
         table.move_to(rk)
         table.focus()

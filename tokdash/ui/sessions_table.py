@@ -66,7 +66,7 @@ FULL = 150
 """From this many cells every column shows."""
 
 COLUMNS: tuple[Column, ...] = (
-    Column("status", "status", 9),
+    Column("status", "status", 10),
     Column("agent", "agent", 6, min_screen=120),
     Column("project", "project", 13, min_screen=NARROW),
     Column("title", "title", 0, min_screen=NARROW),
@@ -136,6 +136,7 @@ def theme_styles(app: App) -> dict[str, Style]:
         "heavy": Style(color=bad, bold=True),
         "badge": Style(color=error, reverse=True, bold=True),
         "group": Style(color=accent, bold=True),
+        "archived": Style(color=color("foreground-muted", "grey50"), italic=True),
         "accent": Style(color=accent),
     }
 
@@ -156,6 +157,10 @@ class SessionsTable(DataTable):
     DEFAULT_CSS = """
     SessionsTable { scrollbar-size-vertical: 1; }
     """
+
+    pinned = True
+    """The cursor sits on the top row, whatever session sorts first, until the user moves it
+    (keys, a click, the palette); from then on it follows its session through re-sorts."""
 
     _rows_only = False
     """While True, a whole-table refresh (as ``update_cell`` requests) is left out: ``sync``
@@ -246,7 +251,7 @@ class SessionsTable(DataTable):
         *index*, so another row would end up under it). ``restyle`` rewrites every
         cell (after a theme change). Returns the number of cells written.
         """
-        cursor = self.cursor_key() if keep_cursor else None
+        cursor = self.cursor_key() if keep_cursor and not self.pinned else None
         wanted = set(order)
         written = 0
         with self.app.batch_update():
@@ -300,7 +305,49 @@ class SessionsTable(DataTable):
                 self.sort(first, key=lambda cell: index.get(getattr(cell, "row_key", ""), len(index)))
             if cursor is not None:
                 self.move_to(cursor)
+            elif self.pinned and self.row_count and self.cursor_row != 0:
+                self.move_cursor(row=0)
         return written
+
+    # --- the user moves the cursor: it follows its session from then on ------------
+
+    def _unpin(self) -> None:
+        self.pinned = False
+
+    def action_cursor_up(self) -> None:
+        """Previous row (↑); the cursor now follows its session."""
+        self._unpin()
+        super().action_cursor_up()
+
+    def action_cursor_down(self) -> None:
+        """Next row (↓)."""
+        self._unpin()
+        super().action_cursor_down()
+
+    def action_page_up(self) -> None:
+        """A page up."""
+        self._unpin()
+        super().action_page_up()
+
+    def action_page_down(self) -> None:
+        """A page down."""
+        self._unpin()
+        super().action_page_down()
+
+    def action_scroll_top(self) -> None:
+        """The first row."""
+        self._unpin()
+        super().action_scroll_top()
+
+    def action_scroll_bottom(self) -> None:
+        """The last row."""
+        self._unpin()
+        super().action_scroll_bottom()
+
+    def _on_click(self, event) -> None:
+        # Textual calls every class's handler along the MRO: DataTable's moves the cursor next.
+        if event.style.meta.get("row", -1) >= 0:  # a row, not the header (which sorts)
+            self._unpin()
 
     # --- rendering ----------------------------------------------------------------
 
