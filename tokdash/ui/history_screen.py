@@ -50,7 +50,7 @@ from tokdash.model.history import (
 from tokdash.model.store import SessionKey
 from tokdash.report import fmt_cost, fmt_tokens
 from tokdash.ui.messages import SessionsChanged
-from tokdash.ui.sessions_table import plain, theme_styles
+from tokdash.ui.sessions_table import justify, plain, theme_styles
 
 if TYPE_CHECKING:
     from tokdash.ui.app import TokdashApp
@@ -73,14 +73,7 @@ def fitted(value: str | Text, width: int, right: bool = False, style: str | Styl
     text = value.copy() if isinstance(value, Text) else Text(value, style=style)
     text.no_wrap = True
     text.end = ""
-    if text.cell_len > width:
-        text.truncate(width, overflow="ellipsis")
-    pad = width - text.cell_len
-    if pad > 0:
-        if right:
-            text.pad_left(pad)
-        else:
-            text.pad_right(pad)
+    justify(text, width, right)
     return text
 
 

@@ -407,12 +407,18 @@ class SessionsTable(DataTable):
     @staticmethod
     def _fit(text: Text, width: int, right: bool) -> None:
         """Crop to ``width`` with an ellipsis, justify, and add the one-cell gutter."""
-        if text.cell_len > width:
-            text.truncate(width, overflow="ellipsis")
-        pad = width - text.cell_len
-        if pad > 0:
-            if right:
-                text.pad_left(pad)
-            else:
-                text.pad_right(pad)
+        justify(text, width, right)
         text.append(" ")
+
+
+def justify(text: Text, width: int, right: bool) -> None:
+    """Crop ``text`` in place to ``width`` cells with an ellipsis and pad it to exactly that
+    width (numbers to the right): DataTable does not justify a cell's ``Text`` itself."""
+    if text.cell_len > width:
+        text.truncate(width, overflow="ellipsis")
+    pad = width - text.cell_len
+    if pad > 0:
+        if right:
+            text.pad_left(pad)
+        else:
+            text.pad_right(pad)
