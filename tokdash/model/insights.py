@@ -468,12 +468,7 @@ def _whole_large_reads(f: _Facts) -> Tip | None:
         return None
     # Estimate: a targeted read (offset/limit, or Grep then read the hit) returns about
     # TARGETED_READ_BYTES; the carried cost of the difference is the saving.
-    tokens = 0
-    usd: list[float | None] = []
-    for t, size in big:
-        extra = max(size - TARGETED_READ_BYTES, 0) // BYTES_PER_TOKEN
-        tokens += extra
-        usd.append(f.carried_cost(t.chain, t.index, extra))
+    tokens, usd = _trim_saving(f, big, TARGETED_READ_BYTES)
     largest_t, largest = max(big, key=lambda p: p[1])
     return Tip(
         "whole_large_reads",
@@ -484,6 +479,17 @@ def _whole_large_reads(f: _Facts) -> Tip | None:
         _sum_or_none(usd),
         tokens,
     )
+
+
+def _trim_saving(f: _Facts, big: list[tuple[_ToolEvent, int]], keep_bytes: int) -> tuple[int, list[float | None]]:
+    """Tokens and carried cost (per output) saved if each output were cut to ``keep_bytes``."""
+    tokens = 0
+    usd: list[float | None] = []
+    for t, size in big:
+        extra = max(size - keep_bytes, 0) // BYTES_PER_TOKEN
+        tokens += extra
+        usd.append(f.carried_cost(t.chain, t.index, extra))
+    return tokens, usd
 
 
 def _write_over_edit(f: _Facts) -> Tip | None:
@@ -548,12 +554,7 @@ def _large_tool_outputs(f: _Facts) -> Tip | None:
         return None
     # Estimate: trimmed at the source the output would keep LARGE_OUTPUT_KEEP_BYTES; the
     # carried cost of the rest (sent once, re-read by every later call until compaction).
-    tokens = 0
-    usd: list[float | None] = []
-    for t, size in big:
-        extra = max(size - LARGE_OUTPUT_KEEP_BYTES, 0) // BYTES_PER_TOKEN
-        tokens += extra
-        usd.append(f.carried_cost(t.chain, t.index, extra))
+    tokens, usd = _trim_saving(f, big, LARGE_OUTPUT_KEEP_BYTES)
     largest_t, largest = max(big, key=lambda p: p[1])
     n = len(big)
     return Tip(
