@@ -34,7 +34,7 @@ from index_fixtures import (
 from tokdash import paths
 from tokdash.cli import main
 from tokdash.ingest import index as index_mod
-from tokdash.ingest import index_codec as codec
+from tokdash.ingest.index import codec
 from tokdash.ingest.index import Index
 from tokdash.model.records import Usage
 from tokdash.sources import SOURCES

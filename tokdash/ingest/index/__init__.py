@@ -50,7 +50,7 @@ from pathlib import Path
 
 import orjson
 
-from tokdash.ingest import index_codec as codec
+from tokdash.ingest.index import codec
 from tokdash.ingest.discovery import Roots, discover
 from tokdash.ingest.reader import FileState, read_state
 from tokdash.model.history import BUCKET_SECONDS, Fact, facts_from_sessions, to_pico
@@ -74,8 +74,8 @@ _SEMANTIC_FILES = (
     "model/session.py",
     "model/context.py",
     "ingest/reader.py",
-    "ingest/index.py",
-    "ingest/index_codec.py",
+    "ingest/index/__init__.py",
+    "ingest/index/codec.py",
 )
 """Modules (besides ``sources/*.py``) whose code decides what the index holds."""
 
@@ -135,7 +135,7 @@ def _stderr(message: str) -> None:
 
 
 def _package_root() -> Path:
-    return Path(__file__).resolve().parent.parent
+    return Path(__file__).resolve().parents[2]
 
 
 def code_fingerprint() -> str:
