@@ -70,15 +70,35 @@ class Usage:
         )
 
 
+READ = "read"
+"""Tool kind: puts a file's content into the context (Claude's Read, Codex's read_file)."""
+EDIT = "edit"
+"""Tool kind: changes a file in place (Edit, MultiEdit, NotebookEdit, Codex's apply_patch)."""
+WRITE = "write"
+"""Tool kind: writes a whole file (Claude's Write). Kept apart from EDIT because the
+Write-vs-Edit tip needs to tell a rewrite from an in-place change."""
+SEARCH = "search"
+"""Tool kind: looks for files or text (Grep, Glob, Codex's grep_files and list_dir)."""
+SUBAGENT = "subagent"
+"""Tool kind: starts a sub-agent (Task, Agent, Codex's spawn_agent)."""
+OTHER = "other"
+"""Tool kind: everything else (shell commands, web search, MCP tools, plans...)."""
+TOOL_KINDS = frozenset({READ, EDIT, WRITE, SEARCH, SUBAGENT, OTHER})
+"""Every tool kind. Sources map their own tool names to these; the model reads only kinds."""
+
+
 @dataclass(frozen=True, slots=True)
 class ToolUse:
-    """One tool_use block: the tool's name and, for file tools, what it touched."""
+    """One tool_use block: the tool's name, its kind and, for file tools, what it touched."""
 
     name: str
     target: str | None = None
     """The file path of Read/Edit/Write/NotebookEdit, the pattern of Grep/Glob, else None."""
     whole_file: bool = False
     """A Read without offset/limit: the whole file went into the context."""
+    kind: str = OTHER
+    """One of ``TOOL_KINDS``, set by the source. Last, with a default, so rows the index
+    stored before kinds existed still decode (as ``other``)."""
 
 
 @dataclass(slots=True)
@@ -128,16 +148,19 @@ class Event:
     key: tuple
     session_id: str
     kind: str
-    """One of ``prompt``, ``compaction``, ``rate_limit``, ``api_error``, ``tool`` (a Codex
-    tool call; ``text`` is its name, the last element of ``key`` its call id),
-    ``tool_output`` (``text`` is the tool call id, ``value`` the size in bytes of what
-    the model was given)."""
+    """One of ``prompt``, ``compaction``, ``rate_limit``, ``api_error``, ``tool`` (a tool
+    call recorded apart from any API call, as Codex writes them; ``text`` is its name,
+    ``tool_kind`` its kind, the last element of ``key`` its call id), ``tool_output``
+    (``text`` is the tool call id, ``value`` the size in bytes of what the model was given)."""
     timestamp: float
     rank: tuple
     text: str = ""
     agent_id: str | None = None
     value: int = 0
     """Kind-dependent number, e.g. tokens before a compaction."""
+    tool_kind: str = ""
+    """For a ``tool`` event: one of ``TOOL_KINDS``; empty for every other event (and in
+    rows stored before kinds existed, which readers take as ``other``)."""
 
 
 @dataclass(slots=True)
@@ -165,6 +188,9 @@ class SessionMeta:
     """Codex: the latest model named by a turn_context line."""
     bad_lines: int = 0
     """Lines that did not decode as JSON."""
+    resume_command: str | None = None
+    """The shell command that resumes this session in its CLI, from the source; None when
+    the CLI has none or the session id is not safe to put on a command line."""
 
 
 @dataclass(slots=True)
