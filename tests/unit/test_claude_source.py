@@ -26,6 +26,7 @@ from builders import (
 )
 from tokdash.ingest.discovery import discover, resolve_roots
 from tokdash.ingest.loader import Loader
+from tokdash.sources import SOURCES
 from tokdash.sources import claude as claude_mod
 
 CWD = "/home/dev/acme-api"
@@ -401,7 +402,7 @@ def test_a_session_folder_with_only_subagent_files_is_a_session(projects):
     path = sub.write(claude_subagent_path(projects, "/home/dev/spotter", sid(7), "afc096d"))
     assert not claude_main_path(projects, "/home/dev/spotter", sid(7)).exists()
     # found by discovery, too
-    roots = resolve_roots(["claude"], claude_dirs=[str(projects.parent)])
+    roots = resolve_roots(["claude"], {"claude": [str(projects.parent)]})
     assert ("claude", path) in discover(roots)
     loader = Loader(roots)
     loader.load_all()
@@ -430,13 +431,13 @@ def test_project_path_comes_from_cwd_not_the_lossy_folder_name(projects):
 
 def test_claude_config_dir_is_a_comma_list_and_the_only_source(tmp_path, isolated_env):
     env = {"CLAUDE_CONFIG_DIR": f"{tmp_path / 'work'} , ~/personal/projects,", "XDG_CONFIG_HOME": str(tmp_path / "x")}
-    assert claude_mod.default_roots(env) == [tmp_path / "work", isolated_env / "personal" / "projects"]
+    assert SOURCES["claude"].default_roots(env) == [tmp_path / "work", isolated_env / "personal" / "projects"]
 
 
 def test_default_roots_are_xdg_and_dot_claude(tmp_path, isolated_env):
-    assert claude_mod.default_roots({"XDG_CONFIG_HOME": str(tmp_path / "xdg")}) == [
+    assert SOURCES["claude"].default_roots({"XDG_CONFIG_HOME": str(tmp_path / "xdg")}) == [
         tmp_path / "xdg" / "claude", isolated_env / ".claude"]
-    assert claude_mod.default_roots({}) == [isolated_env / ".config" / "claude", isolated_env / ".claude"]
+    assert SOURCES["claude"].default_roots({}) == [isolated_env / ".config" / "claude", isolated_env / ".claude"]
 
 
 def test_roots_may_be_config_dirs_or_projects_dirs(tmp_path, isolated_env):
@@ -468,7 +469,7 @@ def test_the_same_folder_reached_twice_is_read_once(tmp_path, isolated_env):
     s.prompt("x")
     s.response(input=1, output=10)
     s.write(claude_main_path(root / "projects", CWD, s.session_id))
-    roots = resolve_roots(["claude"], claude_dirs=[str(root), str(root / "projects")])
+    roots = resolve_roots(["claude"], {"claude": [str(root), str(root / "projects")]})
     assert len(discover(roots)) == 1
 
 

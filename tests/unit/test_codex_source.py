@@ -21,6 +21,7 @@ from builders import (
 )
 from tokdash.ingest.discovery import discover, resolve_roots
 from tokdash.ingest.loader import Loader
+from tokdash.sources import SOURCES
 from tokdash.sources import codex as codex_mod
 
 
@@ -235,7 +236,7 @@ def test_archived_sessions_are_read_too(home, isolated_env):
     live.write(codex_rollout_path(home, live.session_id))
     archived = old.write(codex_rollout_path(home, old.session_id, old.clock, archived=True))
     assert "archived_sessions" in archived.parts
-    loader = Loader(resolve_roots(["codex"], codex_dirs=[str(home)]))
+    loader = Loader(resolve_roots(["codex"], {"codex": [str(home)]}))
     loader.load_all()
     got = summaries(loader.store)
     assert set(got) == {live.session_id, old.session_id}
@@ -251,7 +252,7 @@ def test_a_rollout_in_both_sessions_and_archive_counts_once(home):
     arch = codex_rollout_path(home, r.session_id, archived=True)
     arch.parent.mkdir(parents=True)
     shutil.copy(live, arch)
-    loader = Loader(resolve_roots(["codex"], codex_dirs=[str(home)]))
+    loader = Loader(resolve_roots(["codex"], {"codex": [str(home)]}))
     loader.load_all()
     got = one(loader.store)
     assert tokens(got) == usage_dict(r.expected, calls=2)
@@ -260,8 +261,8 @@ def test_a_rollout_in_both_sessions_and_archive_counts_once(home):
 
 
 def test_codex_home_is_a_comma_list(tmp_path, isolated_env):
-    assert codex_mod.default_roots({"CODEX_HOME": f"{tmp_path / 'a'},~/b"}) == [tmp_path / "a", isolated_env / "b"]
-    assert codex_mod.default_roots({}) == [isolated_env / ".codex"]
+    assert SOURCES["codex"].default_roots({"CODEX_HOME": f"{tmp_path / 'a'},~/b"}) == [tmp_path / "a", isolated_env / "b"]
+    assert SOURCES["codex"].default_roots({}) == [isolated_env / ".codex"]
     a = started(codex_id(1))
     a.call()
     a.write(codex_rollout_path(tmp_path / "a", a.session_id))
@@ -278,7 +279,7 @@ def test_non_rollout_files_are_ignored(home):
     r.write(codex_rollout_path(home, r.session_id))
     (home / "sessions" / "history.jsonl").write_bytes(r.data())
     (home / "sessions" / "2026" / "notes.json").write_text("{}")
-    assert [p.name for _a, p in discover(resolve_roots(["codex"], codex_dirs=[str(home)]))] == [
+    assert [p.name for _a, p in discover(resolve_roots(["codex"], {"codex": [str(home)]}))] == [
         codex_rollout_path(home, r.session_id).name]
 
 

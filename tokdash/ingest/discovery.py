@@ -1,15 +1,17 @@
-"""Where to look: the roots of each agent CLI, and the transcript files under them."""
+"""Where to look: the roots of each agent CLI, and the transcript files under them.
+
+Everything agent-specific (default folders, layouts) comes from the sources in
+``SOURCES``; this module only combines them.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tokdash.sources import SOURCES
-from tokdash.sources import claude, codex
-
-_DEFAULT_ROOTS = {"claude": claude.default_roots, "codex": codex.default_roots}
 
 
 @dataclass(slots=True)
@@ -21,7 +23,7 @@ class Roots:
     """One line per root that exists but cannot be read."""
 
     def scan_dirs(self) -> list[tuple[str, Path]]:
-        """(agent, folder) pairs that hold transcripts: Claude's ``projects/``, Codex's ``sessions/``."""
+        """(agent, folder) pairs that hold transcripts: each source's ``scan_roots`` of its roots."""
         out = []
         for agent, roots in self.by_agent.items():
             for d in SOURCES[agent].scan_roots(roots):
@@ -35,22 +37,29 @@ class Roots:
 
 def resolve_roots(
     agents: list[str],
+    dirs: Mapping[str, list[str] | None] | list[str] | None = None,
+    *legacy: list[str] | None,
     claude_dirs: list[str] | None = None,
     codex_dirs: list[str] | None = None,
-    env: dict[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Roots:
     """Roots for the chosen agents: flags win over the environment, which wins over defaults.
 
+    ``dirs`` maps an agent's name to the folders given for it (``--<name>-dir``); an
+    agent with none given (absent, None or empty) gets its source's ``default_roots(env)``.
     A missing root is normal (many users run one agent only). A root that exists
     but cannot be listed is reported by name.
+
+    Transitional: the call shapes from before the mapping, ``resolve_roots(agents,
+    claude_dirs, codex_dirs)`` positionally or as keywords, still work and are folded into
+    ``dirs``; they go once every caller passes the mapping.
     """
-    given = {"claude": claude_dirs, "codex": codex_dirs}
+    given = _fold_legacy(dirs, legacy, claude_dirs, codex_dirs)
     roots = Roots()
     for agent in agents:
-        if given.get(agent):
-            paths = [Path(os.path.expanduser(p)) for p in given[agent]]
-        else:
-            paths = _DEFAULT_ROOTS[agent](env)
+        source = SOURCES[agent]
+        folders = given.get(agent)
+        paths = [Path(os.path.expanduser(p)) for p in folders] if folders else source.default_roots(env)
         roots.by_agent[agent] = paths
         for p in paths:
             if p.exists() and not os.access(p, os.R_OK | os.X_OK):
@@ -58,6 +67,28 @@ def resolve_roots(
             elif p.exists() and not p.is_dir():
                 roots.problems.append(f"{agent} folder {p} is not a directory")
     return roots
+
+
+def _fold_legacy(
+    dirs: Mapping[str, list[str] | None] | list[str] | None,
+    legacy: tuple[list[str] | None, ...],
+    claude_dirs: list[str] | None,
+    codex_dirs: list[str] | None,
+) -> dict[str, list[str] | None]:
+    """The per-agent folders of either call shape, as one mapping (see ``resolve_roots``)."""
+    if len(legacy) > 1:
+        raise TypeError(f"resolve_roots() takes at most 3 positional arguments ({2 + len(legacy)} given)")
+    if isinstance(dirs, Mapping):
+        out = dict(dirs)
+    else:
+        out = {}
+        claude_dirs = claude_dirs or dirs  # the old second positional argument
+    if legacy:
+        codex_dirs = codex_dirs or legacy[0]
+    for agent, folders in (("claude", claude_dirs), ("codex", codex_dirs)):
+        if folders and not out.get(agent):
+            out[agent] = folders
+    return out
 
 
 def discover(roots: Roots) -> list[tuple[str, Path]]:

@@ -16,8 +16,6 @@ from tokdash.model.context import context_window
 from tokdash.model.records import Usage
 from tokdash.model.store import Session
 
-RESUME_COMMANDS = {"claude": "claude --resume {id}", "codex": "codex resume {id}"}
-
 
 @dataclass(slots=True)
 class ModelTotals:
@@ -74,6 +72,9 @@ class SessionSummary:
     """The last main-chain call has no stop reason yet (a response may be streaming)."""
     bad_lines: int
     forked_from: str | None = None
+    resume_command: str | None = None
+    """The shell command that resumes this session in its CLI (from its source, via the
+    main transcript's meta); None when there is none or the id is not safe to paste."""
 
     @property
     def models(self) -> list[str]:
@@ -97,11 +98,6 @@ class SessionSummary:
         if not self.context_window:
             return None
         return self.context_tokens / self.context_window
-
-    @property
-    def resume_command(self) -> str:
-        """The shell command that resumes this session in its CLI."""
-        return RESUME_COMMANDS.get(self.agent, "{id}").format(id=self.session_id)
 
     @property
     def duration(self) -> float:
@@ -286,6 +282,7 @@ def summarize(session: Session, prices) -> SessionSummary:
     branch = next((m.git_branch for m in reversed(main) if m.git_branch), None)
     version = next((m.version for m in reversed(main) if m.version), None)
     forked = next((m.forked_from for m in main if m.forked_from), None)
+    resume = next((m.resume_command for m in main if m.resume_command), None)
     context_tokens = 0
     window = None
     is_open = False
@@ -322,6 +319,7 @@ def summarize(session: Session, prices) -> SessionSummary:
         open=is_open,
         bad_lines=sum(m.bad_lines for m in session.metas.values()),
         forked_from=forked,
+        resume_command=resume,
     )
 
 

@@ -1,4 +1,5 @@
-"""What every source module shares: the file context, line decoding, timestamps.
+"""What every source module shares: the ``Source`` protocol, the file context, line
+decoding, timestamps, safe resume commands.
 
 A source module knows where its agent CLI keeps transcripts and turns one decoded
 line into records. Tailing files, dedup and aggregation live elsewhere.
@@ -7,7 +8,10 @@ line into records. Tailing files, dedup and aggregation live elsewhere.
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -65,13 +69,46 @@ class FileContext:
 
 
 class Source(Protocol):
-    """One agent CLI."""
+    """One agent CLI: everything tokdash knows about it, and nothing any other module needs to.
+
+    Adding an agent is a module implementing this and one entry in ``SOURCES``: the
+    command line, discovery, the watcher, the status line, the tips and the help read
+    it from here.
+    """
 
     name: str
+    """Short id, e.g. ``claude``: the ``--agent`` choice, the ``--<name>-dir`` flag, the key
+    of every session."""
+    label: str
+    """The CLI's own name for people, e.g. ``Claude Code``."""
+    env_var: str | None
+    """The CLI's own environment variable naming its home (``CLAUDE_CONFIG_DIR``,
+    ``CODEX_HOME``), read by ``default_roots``; None when it has none."""
+    dir_help: str
+    """What ``--<name>-dir DIR`` takes, for ``--help``."""
+    default_help: str
+    """Where it looks without a flag, for ``--help`` and the empty state."""
     markers: tuple[bytes | re.Pattern[bytes], ...]
     """Byte strings (or a compiled bytes regex for a group of rare ones) of which a
     line must contain at least one to be worth decoding. Each costs one pass over
     the bytes read, so keep them few."""
+
+    def default_roots(self, env: Mapping[str, str] | None = None) -> list[Path]:
+        """The roots to read when no ``--<name>-dir`` is given (``env`` defaults to
+        ``os.environ``). They need not exist."""
+
+    def scan_roots(self, roots: list[Path]) -> list[Path]:
+        """The folders under ``roots`` that hold transcripts and exist (what is scanned and watched)."""
+
+    def files(self, scan_root: Path) -> Iterable[Path]:
+        """Every transcript file under one scan root."""
+
+    def claims(self, path: Path) -> bool:
+        """Whether ``path`` (under one of this source's scan roots) is one of its transcript
+        files, by its name and place alone: the watcher asks this of every changed path."""
+
+    def context_for(self, path: Path, root: Path | None = None) -> FileContext | None:
+        """Build the context of a transcript file, or None if the file is not a transcript."""
 
     def wants(self, line: bytes, hits: int, ctx: FileContext, offset: int, batch: Batch) -> bool:
         """Second, cheaper-than-JSON look at a line that contained a marker: decode it or not.
@@ -79,11 +116,42 @@ class Source(Protocol):
         ``hits`` has bit ``i`` set when the line matched ``markers[i]``. It may record
         what the bytes alone tell (a tool result's size) into ``batch``."""
 
-    def context_for(self, path: Path, root: Path) -> FileContext | None:
-        """Build the context of a transcript file, or None if the file is not a transcript."""
-
     def parse(self, obj: dict, ctx: FileContext, offset: int, batch: Batch) -> None:
-        """Turn one decoded line (a JSON object) into records appended to ``batch``."""
+        """Turn one decoded line (a JSON object) into records appended to ``batch``,
+        tagging every tool use with its kind (``ToolUse.kind``, ``Event.tool_kind``)."""
+
+    def resume_command(self, session_id: str) -> str | None:
+        """The shell command that resumes a session, or None (no such command, or an id
+        that is not safe to put on a command line: see ``shell_command``)."""
+
+    def session_files(self, transcript: Path) -> list[Path]:
+        """The files of one session given its main transcript: the transcript first, then
+        its sub-agents' files (what the status line reads for one session)."""
+
+
+PLAIN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+"""A session id that may go on a command line: letters, digits and ``._:-``, at most 128,
+not starting with ``-`` (it would read as an option). Every real Claude Code and Codex id
+is a uuid; anything else in a transcript or a file name is treated as hostile."""
+
+
+def shell_command(words: tuple[str, ...], session_id: str) -> str | None:
+    """``words`` then ``session_id`` as one shell command, or None when the id is not plain.
+
+    A session id comes from a file name or from inside a transcript, so it is untrusted
+    text that a person may paste into a shell. Only plain ids get a command; ``shlex.quote``
+    on top leaves a plain id unchanged and is there so a wider ``PLAIN_ID`` stays safe.
+    """
+    if type(session_id) is not str or not PLAIN_ID.fullmatch(session_id):
+        return None
+    return " ".join([*words, shlex.quote(session_id)])
+
+
+def env_roots(env: Mapping[str, str] | None, var: str) -> list[Path]:
+    """The comma-separated list of folders in ``env[var]`` (``~`` expanded); empty when unset."""
+    env = os.environ if env is None else env
+    configured = env.get(var, "").strip()
+    return [Path(os.path.expanduser(p.strip())) for p in configured.split(",") if p.strip()]
 
 
 _TS_MAX = 253402214400.0
@@ -177,14 +245,16 @@ def decode_line(line: bytes) -> tuple[list[dict], int]:
     return objs, bad
 
 
-def new_meta(ctx: FileContext, session_id: str) -> SessionMeta:
-    """A fresh SessionMeta for the file of ``ctx``."""
+def new_meta(ctx: FileContext, session_id: str, *, resume_command: str | None) -> SessionMeta:
+    """A fresh SessionMeta for the file of ``ctx``; ``resume_command`` is the source's
+    ``resume_command(session_id)`` (required, so a new source cannot forget it)."""
     return SessionMeta(
         session_id=session_id,
         agent=ctx.agent,
         path=ctx.path,
         is_subagent_file=ctx.is_subagent_file,
         agent_id=ctx.agent_id,
+        resume_command=resume_command,
     )
 
 

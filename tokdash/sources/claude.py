@@ -15,10 +15,20 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from tokdash.model.records import Batch, Call, Event, ToolUse, Usage
-from tokdash.sources.base import MAX_COUNT, FileContext, count, new_meta, parse_ts, shorten
+from tokdash.model.records import EDIT, OTHER, READ, SEARCH, SUBAGENT, WRITE, Batch, Call, Event, ToolUse, Usage
+from tokdash.sources.base import (
+    MAX_COUNT,
+    FileContext,
+    count,
+    env_roots,
+    new_meta,
+    parse_ts,
+    shell_command,
+    shorten,
+)
 
 NAME = "claude"
 
@@ -41,14 +51,19 @@ _COUNTED_TYPES = frozenset({"assistant", "user", "system", "summary", "custom-ti
 _RATE_LIMIT_WORDS = ("limit reached", "rate limit", "rate_limit", "usage limit", "overloaded")
 
 
-def default_roots(env: dict[str, str] | None = None) -> list[Path]:
-    """Config dirs to read: ``CLAUDE_CONFIG_DIR`` (comma list) alone if set, else both defaults."""
-    env = os.environ if env is None else env
-    configured = env.get("CLAUDE_CONFIG_DIR", "").strip()
-    if configured:
-        return [Path(os.path.expanduser(p.strip())) for p in configured.split(",") if p.strip()]
-    xdg = env.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return [Path(xdg) / "claude", Path(os.path.expanduser("~")) / ".claude"]
+_TOOL_KINDS = {
+    "Read": READ,
+    "Edit": EDIT,
+    "MultiEdit": EDIT,
+    "NotebookEdit": EDIT,
+    "Write": WRITE,
+    "Grep": SEARCH,
+    "Glob": SEARCH,
+    "Task": SUBAGENT,
+    "Agent": SUBAGENT,
+}
+"""Claude Code's built-in tools by kind (``Agent`` is what 2.1.x calls ``Task``); every other
+tool (Bash, WebFetch, MCP tools ``mcp__<server>__<tool>``...) is ``other``."""
 
 
 def projects_dir(root: Path) -> Path:
@@ -62,6 +77,10 @@ class ClaudeSource:
     """Claude Code transcripts."""
 
     name = NAME
+    label = "Claude Code"
+    env_var = "CLAUDE_CONFIG_DIR"
+    dir_help = "a Claude config dir (holding projects/) or projects/ itself"
+    default_help = "$CLAUDE_CONFIG_DIR, else ~/.config/claude and ~/.claude"
     markers = (
         b'"usage":{',
         re.compile(rb'"type":"(?:user|system|summary|custom-title|ai-title)"'),
@@ -102,11 +121,49 @@ class ClaudeSource:
                 )
         return False
 
+    def default_roots(self, env: Mapping[str, str] | None = None) -> list[Path]:
+        """Config dirs to read: ``CLAUDE_CONFIG_DIR`` (comma list) alone if set, else both defaults."""
+        env = os.environ if env is None else env
+        configured = env_roots(env, self.env_var)
+        if configured:
+            return configured
+        xdg = env.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+        return [Path(xdg) / "claude", Path(os.path.expanduser("~")) / ".claude"]
+
     def scan_roots(self, roots: list[Path]) -> list[Path]:
         """The ``projects/`` dirs of the roots that exist."""
         return [p for p in (projects_dir(r) for r in roots) if p.is_dir()]
 
-    def files(self, projects: Path):
+    def claims(self, path: Path) -> bool:
+        """The layouts ``files`` lists: ``projects/<cwd>/<stem>.jsonl`` (a main transcript or a
+        2.0.x sibling ``agent-*``) and ``projects/<cwd>/<sessionId>/subagents/<stem>.jsonl``.
+
+        Anything else under ``projects/`` (``tool-results/``, ``*.meta.json``) holds no usage.
+        """
+        if path.suffix != ".jsonl":
+            return False
+        parents = path.parents
+        if len(parents) >= 2 and parents[1].name == "projects":
+            return True
+        return len(parents) >= 4 and parents[0].name == "subagents" and parents[3].name == "projects"
+
+    def resume_command(self, session_id: str) -> str | None:
+        """``claude --resume <id>``: the id is the main transcript's file stem."""
+        return shell_command(("claude", "--resume"), session_id)
+
+    def session_files(self, transcript: Path) -> list[Path]:
+        """The main transcript and its 2.1.x sub-agent files (``<stem>/subagents/*.jsonl``).
+
+        2.0.x sibling ``agent-*.jsonl`` files name their session only inside their lines,
+        and 1.0.x sub-agents are inline: neither is found from the path.
+        """
+        files = [transcript]
+        sub = transcript.with_suffix("") / "subagents"
+        if sub.is_dir():
+            files += sorted(p for p in sub.iterdir() if p.suffix == ".jsonl")
+        return files
+
+    def files(self, projects: Path) -> Iterator[Path]:
         """Every transcript file under one ``projects/`` dir."""
         try:
             projects_iter = list(os.scandir(projects))
@@ -175,7 +232,7 @@ class ClaudeSource:
         ctx.state["native"] = line_sid is None or line_sid == ctx.session_id
         meta = ctx.meta
         if meta is None:
-            meta = ctx.meta = new_meta(ctx, ctx.session_id)
+            meta = ctx.meta = new_meta(ctx, ctx.session_id, resume_command=self.resume_command(ctx.session_id))
 
         if ts is not None:
             ctx.saw(ts)
@@ -372,12 +429,13 @@ _PATH_KEYS = ("file_path", "notebook_path", "path", "pattern")
 
 
 def _tool_use(name: str, inp) -> ToolUse:
-    """What a tool_use block touched: enough for the tips (re-reads, Write vs Edit)."""
+    """What a tool_use block is and touched: enough for the tips (re-reads, Write vs Edit)."""
+    kind = _TOOL_KINDS.get(name, OTHER)
     if not isinstance(inp, dict):
-        return ToolUse(name)
+        return ToolUse(name, kind=kind)
     target = next((inp[k] for k in _PATH_KEYS if isinstance(inp.get(k), str)), None)
-    whole = name == "Read" and inp.get("offset") is None and inp.get("limit") is None
-    return ToolUse(name, target, whole)
+    whole = kind == READ and inp.get("offset") is None and inp.get("limit") is None
+    return ToolUse(name, target, whole, kind)
 
 
 def _usage(usage: dict) -> Usage:

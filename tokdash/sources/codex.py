@@ -13,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from tokdash.model.records import Batch, Call, Event, Usage
-from tokdash.sources.base import FileContext, count, new_meta, parse_ts, shorten
+from tokdash.model.records import EDIT, OTHER, READ, SEARCH, SUBAGENT, Batch, Call, Event, Usage
+from tokdash.sources.base import FileContext, count, env_roots, new_meta, parse_ts, shell_command, shorten
 
 NAME = "codex"
 _CALL_ID = re.compile(rb'"call_id":"([^"\\]{1,200})"')
@@ -26,19 +27,32 @@ UNKNOWN_MODEL = "unknown-codex-model"
 """Model of a call made before any ``turn_context`` named one: shown as unpriced, never $0."""
 
 
-def default_roots(env: dict[str, str] | None = None) -> list[Path]:
-    """``CODEX_HOME`` (comma list) if set, else ``~/.codex``."""
-    env = os.environ if env is None else env
-    configured = env.get("CODEX_HOME", "").strip()
-    if configured:
-        return [Path(os.path.expanduser(p.strip())) for p in configured.split(",") if p.strip()]
-    return [Path(os.path.expanduser("~")) / ".codex"]
+_TOOL_KINDS = {
+    "apply_patch": EDIT,
+    "read_file": READ,
+    "grep_files": SEARCH,
+    "list_dir": SEARCH,
+    "spawn_agent": SUBAGENT,
+    "spawn_agents_on_csv": SUBAGENT,
+}
+"""Codex's built-in tools by kind, as ``codex-rs/core/src/tools/spec.rs`` (``build_specs``)
+registers them: ``apply_patch`` (a ``custom_tool_call`` when freeform, else a
+``function_call``) changes files in place; the experimental ``read_file``, ``grep_files``
+and ``list_dir`` read and search; the collab tools' ``spawn_agent`` (and the agent jobs'
+``spawn_agents_on_csv``) start sub-agent threads. Everything else is ``other``: the shell
+(``shell``, ``shell_command``, ``exec_command``, ``write_stdin``), ``update_plan``,
+``view_image``, ``web_search``, the MCP resource tools, ``send_input``/``wait``/
+``close_agent``, which talk to an agent already running, and MCP tools."""
 
 
 class CodexSource:
     """Codex CLI rollouts."""
 
     name = NAME
+    label = "Codex CLI"
+    env_var = "CODEX_HOME"
+    dir_help = "a Codex home (holding sessions/)"
+    default_help = "$CODEX_HOME, else ~/.codex"
     markers = (
         re.compile(
             rb'"type":"(?:token_count|turn_context|session_meta|user_message|function_call|custom_tool_call'
@@ -69,6 +83,10 @@ class CodexSource:
         )
         return False
 
+    def default_roots(self, env: Mapping[str, str] | None = None) -> list[Path]:
+        """``CODEX_HOME`` (comma list) if set, else ``~/.codex``."""
+        return env_roots(env, self.env_var) or [Path(os.path.expanduser("~")) / ".codex"]
+
     def scan_roots(self, roots: list[Path]) -> list[Path]:
         """``sessions/`` first, then ``archived_sessions/`` (the live copy is preferred)."""
         out = []
@@ -78,16 +96,30 @@ class CodexSource:
                     out.append(r / sub)
         return out
 
-    def files(self, top: Path):
+    def files(self, top: Path) -> Iterator[Path]:
         """Every ``rollout-*.jsonl`` under a sessions folder, at any depth."""
         for dirpath, _dirs, names in os.walk(top):
             for n in names:
-                if n.startswith("rollout-") and n.endswith(".jsonl"):
+                if _is_rollout(n):
                     yield Path(dirpath) / n
+
+    def claims(self, path: Path) -> bool:
+        """A ``rollout-*.jsonl`` file (at any depth under ``sessions/`` or ``archived_sessions/``)."""
+        return _is_rollout(path.name)
+
+    def resume_command(self, session_id: str) -> str | None:
+        """``codex resume <id>``. The id is read from inside the rollout (``session_meta``), so
+        only a plain one gets a command."""
+        return shell_command(("codex", "resume"), session_id)
+
+    def session_files(self, transcript: Path) -> list[Path]:
+        """The rollout alone: a sub-agent thread is its own rollout, found by the parent id
+        inside it, not by its path."""
+        return [transcript]
 
     def context_for(self, path: Path, root: Path | None = None) -> FileContext | None:
         """The session id is learned from ``session_meta``; the file name's uuid is the fallback."""
-        if path.suffix != ".jsonl" or not path.name.startswith("rollout-"):
+        if not _is_rollout(path.name):
             return None
         ctx = FileContext(path=str(path), agent=NAME, session_id=None)
         m = _ROLLOUT_ID.search(path.stem)
@@ -100,7 +132,7 @@ class CodexSource:
         if ctx.session_id is None:
             ctx.session_id = sid or ctx.state["fallback_id"]
         if ctx.meta is None:
-            ctx.meta = new_meta(ctx, ctx.session_id)
+            ctx.meta = new_meta(ctx, ctx.session_id, resume_command=self.resume_command(ctx.session_id))
 
 
     def parse(self, obj: dict, ctx: FileContext, offset: int, batch: Batch) -> None:
@@ -147,7 +179,8 @@ class CodexSource:
                 return
             call_id = payload.get("call_id") or payload.get("id")
             key = ("codex-tool", call_id) if isinstance(call_id, str) and call_id else ("codex-tool", ctx.path, offset)
-            batch.events.append(Event(key, ctx.session_id, "tool", ts or 0.0, ctx.rank(offset), name, ctx.agent_id))
+            batch.events.append(Event(key, ctx.session_id, "tool", ts or 0.0, ctx.rank(offset), name, ctx.agent_id,
+                                      tool_kind=_TOOL_KINDS.get(name, OTHER)))
         elif (typ == "compacted" or (typ == "event_msg" and ptype == "context_compacted")) and not replay:
             # One compaction writes both a `compacted` item and a `context_compacted` event:
             # key them by the cumulative total they follow so they count once.
@@ -251,6 +284,10 @@ class CodexSource:
                 line_no=offset,
             )
         )
+
+
+def _is_rollout(name: str) -> bool:
+    return name.startswith("rollout-") and name.endswith(".jsonl")
 
 
 def _usage_tuple(u: dict) -> tuple[int, int, int, int]:
