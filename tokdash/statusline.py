@@ -39,11 +39,7 @@ def parse_hook_input(raw: bytes) -> dict | None:
 
 def session_files(transcript: Path) -> list[Path]:
     """The main transcript and its 2.1.x sub-agent files (``<stem>/subagents/agent-*.jsonl``)."""
-    files = [transcript]
-    sub = transcript.with_suffix("") / "subagents"
-    if sub.is_dir():
-        files += sorted(p for p in sub.iterdir() if p.suffix == ".jsonl")
-    return files
+    return SOURCES["claude"].session_files(transcript)
 
 
 def session_summary(transcript: Path, prices) -> SessionSummary | None:

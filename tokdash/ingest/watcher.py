@@ -58,7 +58,8 @@ class Watcher:
         return best
 
     def classify(self, raw: list[str]) -> list[tuple[str, Path]]:
-        """Changed paths to transcript files to read; a new folder is scanned for files."""
+        """Changed paths to transcript files to read (those the agent's source claims); a new
+        folder is scanned for files."""
         out: dict[str, tuple[str, Path]] = {}
         for p in raw:
             path = Path(p)
@@ -66,14 +67,14 @@ class Watcher:
             if agent is None:
                 continue
             source = SOURCES[agent]
-            if p.endswith(".jsonl"):
-                if source.context_for(path) is not None and os.path.isfile(p):
+            if source.claims(path):
+                if os.path.isfile(p):
                     out[p] = (agent, path)
             elif os.path.isdir(p):
                 for dirpath, _dirs, names in os.walk(p):
                     for n in names:
                         f = Path(dirpath) / n
-                        if n.endswith(".jsonl") and source.context_for(f) is not None:
+                        if source.claims(f):
                             out[str(f)] = (agent, f)
         return list(out.values())
 
