@@ -62,10 +62,11 @@ def resolve_roots(
         paths = [Path(os.path.expanduser(p)) for p in folders] if folders else source.default_roots(env)
         roots.by_agent[agent] = paths
         for p in paths:
-            if p.exists() and not os.access(p, os.R_OK | os.X_OK):
-                roots.problems.append(f"cannot read {agent} folder {p}: permission denied")
-            elif p.exists() and not p.is_dir():
+            # is_dir first: a plain file has no execute bit, and would read as "permission denied"
+            if p.exists() and not p.is_dir():
                 roots.problems.append(f"{agent} folder {p} is not a directory")
+            elif p.exists() and not os.access(p, os.R_OK | os.X_OK):
+                roots.problems.append(f"cannot read {agent} folder {p}: permission denied")
     return roots
 
 
