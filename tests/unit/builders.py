@@ -516,13 +516,26 @@ class CodexRollout:
                                      "content": [{"type": "input_text", "text": text}]})
         return self._line("event_msg", {"type": "user_message", "message": text, "images": []})
 
-    def tool(self, name: str = "exec_command", *, custom: bool = False) -> dict:
+    def tool(self, name: str = "exec_command", *, custom: bool = False, arguments: str = '{"cmd":"ls"}') -> dict:
+        """A tool call: a ``function_call`` (JSON ``arguments``), or a freeform ``custom_tool_call``
+        (how ``apply_patch`` is sent to models that take freeform tools)."""
         call_id = f"call_{new_uuid().replace('-', '')[:24]}"
         if custom:
             return self._line("response_item", {"type": "custom_tool_call", "status": "completed",
                                                  "call_id": call_id, "name": name, "input": "*** Begin Patch"})
         return self._line("response_item", {"type": "function_call", "name": name,
-                                             "arguments": '{"cmd":"ls"}', "call_id": call_id})
+                                             "arguments": arguments, "call_id": call_id})
+
+    def tool_output(self, call: dict, output: str = "ok") -> dict:
+        """The result of the tool call ``call`` (a line :meth:`tool` returned), as the model got it."""
+        payload = call["payload"]
+        kind = "custom_tool_call_output" if payload["type"] == "custom_tool_call" else "function_call_output"
+        return self._line("response_item", {"type": kind, "call_id": payload["call_id"], "output": output})
+
+    def web_search(self, query: str = "textual datatable update_cell") -> dict:
+        """A hosted web search: a ``web_search_call`` item, which has no name and no call id."""
+        return self._line("response_item", {"type": "web_search_call", "status": "completed",
+                                             "action": {"type": "search", "query": query}})
 
     def call(self, *, input: int = 12_000, cached: int = 8_000, output: int = 400, reasoning: int = 150,
              count: bool = True) -> dict:
