@@ -32,6 +32,7 @@ from index_fixtures import (
 )
 from tokdash.cli import main
 from tokdash.ingest import index as index_mod
+from tokdash.ingest.index import db as index_db
 
 REPO = Path(__file__).resolve().parents[2]
 SID = "dddd0001-0000-4000-8000-000000000001"
@@ -118,7 +119,7 @@ def test_report_while_another_process_writes_longer_than_the_busy_timeout(env, c
     db = _db(claude, codex, data)
     _append_calls(main_file, 3)
     before = _dump(db)
-    monkeypatch.setattr(index_mod, "BUSY_TIMEOUT", 0.2)
+    monkeypatch.setattr(index_db, "BUSY_TIMEOUT", 0.2)
     holder = _hold(db, 1.0)
     try:
         out, err = _report(flags, capsys)
@@ -220,7 +221,7 @@ def test_kill_9_during_a_write_leaves_a_consistent_index(env, capsys, tmp_path, 
 
 def _full_disk(monkeypatch, pages: int | None = None) -> None:
     """Every index connection may not grow the database file: SQLite's SQLITE_FULL, for real."""
-    real = index_mod._connect
+    real = index_db._connect
 
     def connect(path, timeout):
         conn = real(path, timeout)
@@ -228,7 +229,7 @@ def _full_disk(monkeypatch, pages: int | None = None) -> None:
         conn.execute(f"PRAGMA max_page_count = {max(n, 1)}")
         return conn
 
-    monkeypatch.setattr(index_mod, "_connect", connect)
+    monkeypatch.setattr(index_db, "_connect", connect)
 
 
 def test_full_disk_during_a_merge_still_reports_correct_totals(env, capsys, monkeypatch):

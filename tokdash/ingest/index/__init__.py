@@ -37,8 +37,6 @@ One ``Index`` (one connection) per thread; SQLite serializes writers.
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import os
 import sqlite3
 import sys
@@ -50,8 +48,25 @@ from pathlib import Path
 
 import orjson
 
-from tokdash.ingest.index import codec
 from tokdash.ingest.discovery import Roots, discover
+from tokdash.ingest.index import codec, db
+from tokdash.ingest.index.db import ALL_TABLES as _ALL_TABLES
+from tokdash.ingest.index.db import DATA_TABLES as _DATA_TABLES
+from tokdash.ingest.index.db import IndexUnavailable, _Corrupt
+from tokdash.ingest.index.db import create_schema as _create_schema
+from tokdash.ingest.index.db import is_corrupt as _is_corrupt
+from tokdash.ingest.index.db import reason as _reason
+from tokdash.ingest.index.identity import NEW as _NEW
+from tokdash.ingest.index.identity import (
+    PARSER_VERSION,
+    SCHEMA_VERSION,
+    code_fingerprint,
+    index_path,
+    price_fingerprint,
+    roots_signature,
+    version_problem,
+)
+from tokdash.ingest.index.identity import pricing_code_hash as _pricing_code_hash
 from tokdash.ingest.reader import FileState, read_state
 from tokdash.model.history import BUCKET_SECONDS, Fact, facts_from_sessions, to_pico
 from tokdash.model.records import Event, SessionMeta, Usage
@@ -59,152 +74,24 @@ from tokdash.model.session import SessionSummary, summarize
 from tokdash.model.store import CallSlot, Session, SessionKey, Store
 from tokdash.sources import SOURCES
 
-SCHEMA_VERSION = 1
-"""Layout of the tables and of the stored bytes. A change drops the index and rebuilds it."""
-PARSER_VERSION = 1
-"""Bump whenever ``sources/``, the store or the summaries count differently: the index
-then rebuilds itself from the transcripts (carrying over those that are gone). A hash
-of those modules' source is checked as well, so an unbumped change is caught too."""
-BUSY_TIMEOUT = 5.0
-"""Seconds a writer waits for another tokdash's write transaction before giving up."""
-
-_SEMANTIC_FILES = (
-    "model/records.py",
-    "model/store.py",
-    "model/session.py",
-    "model/context.py",
-    "ingest/reader.py",
-    "ingest/index/__init__.py",
-    "ingest/index/codec.py",
-)
-"""Modules (besides ``sources/*.py``) whose code decides what the index holds."""
-
-_CORRUPT_ERRORS = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS files (
-    path TEXT PRIMARY KEY, agent TEXT NOT NULL, dev INTEGER, ino INTEGER, size INTEGER NOT NULL,
-    mtime REAL NOT NULL, offset INTEGER NOT NULL, resets INTEGER NOT NULL, bad_lines INTEGER NOT NULL,
-    gone INTEGER NOT NULL, ctx BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS slots (
-    pk BLOB PRIMARY KEY, agent TEXT NOT NULL, session_id TEXT NOT NULL, file TEXT NOT NULL,
-    ts REAL NOT NULL, model TEXT NOT NULL, input INTEGER NOT NULL, output INTEGER NOT NULL,
-    cw5 INTEGER NOT NULL, cw1h INTEGER NOT NULL, cr INTEGER NOT NULL, reasoning INTEGER NOT NULL,
-    web INTEGER NOT NULL, cost INTEGER, open INTEGER NOT NULL, data BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS slots_session ON slots (agent, session_id);
-CREATE INDEX IF NOT EXISTS slots_ts ON slots (ts);
-CREATE TABLE IF NOT EXISTS keys (key BLOB PRIMARY KEY, pk BLOB NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS msgs (msg BLOB PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS events (
-    key BLOB PRIMARY KEY, agent TEXT NOT NULL, session_id TEXT NOT NULL, file TEXT NOT NULL, data BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_session ON events (agent, session_id);
-CREATE TABLE IF NOT EXISTS metas (
-    path TEXT NOT NULL, agent TEXT NOT NULL, session_id TEXT NOT NULL, data BLOB NOT NULL,
-    PRIMARY KEY (path, agent, session_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS metas_session ON metas (agent, session_id);
-CREATE TABLE IF NOT EXISTS sessions (
-    agent TEXT NOT NULL, session_id TEXT NOT NULL, archived INTEGER NOT NULL, summary BLOB NOT NULL,
-    PRIMARY KEY (agent, session_id)
-);
-CREATE TABLE IF NOT EXISTS prices (model TEXT PRIMARY KEY, price BLOB) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS forgotten (path TEXT PRIMARY KEY) WITHOUT ROWID;
-"""
-_DATA_TABLES = ("files", "slots", "keys", "msgs", "events", "metas", "sessions", "prices")
-"""Everything a rebuild replaces (``meta`` is rewritten, ``forgotten`` survives)."""
-_ALL_TABLES = ("meta", *_DATA_TABLES, "forgotten")
-
-
-class IndexUnavailable(Exception):
-    """The index cannot be used at all (unwritable data dir, I/O error): fall back to reading everything."""
-
-
-class _Corrupt(Exception):
-    """The database file (or a record in it) does not decode."""
+__all__ = [
+    "PARSER_VERSION",
+    "SCHEMA_VERSION",
+    "Index",
+    "IndexStore",
+    "IndexUnavailable",
+    "IndexUsageError",
+    "SessionsSnapshot",
+    "SyncResult",
+    "code_fingerprint",
+    "index_path",
+    "price_fingerprint",
+    "roots_signature",
+]
 
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
-
-
-# --- fingerprints ---------------------------------------------------------------
-
-
-def _package_root() -> Path:
-    return Path(__file__).resolve().parents[2]
-
-
-def code_fingerprint() -> str:
-    """``PARSER_VERSION`` plus a hash of the source of every module that decides what is counted."""
-    root = _package_root()
-    h = hashlib.blake2b(digest_size=10)
-    rels = list(_SEMANTIC_FILES)
-    try:
-        rels += sorted(f"sources/{n}" for n in os.listdir(root / "sources") if n.endswith(".py"))
-    except OSError:
-        pass
-    for rel in rels:
-        h.update(rel.encode())
-        try:
-            h.update((root / rel).read_bytes())
-        except OSError:
-            h.update(b"\x00missing")
-    return f"{PARSER_VERSION}:{h.hexdigest()}"
-
-
-def price_fingerprint(config_path: Path | None) -> str:
-    """What the cached costs depend on: today's date (prices are dated), the config
-    file's overrides, the pricing code and the installed genai-prices table.
-
-    Cheap on purpose (no genai-prices import): when it changes, each model's price is
-    resolved again and only sessions whose models changed price are re-summarized.
-    """
-    h = hashlib.blake2b(digest_size=10)
-    h.update(datetime.now(UTC).date().isoformat().encode())
-    if config_path is not None:
-        try:
-            h.update(config_path.read_bytes())
-        except OSError:
-            h.update(b"\x00no-config")
-    h.update(_pricing_code_hash().encode())
-    try:
-        spec = importlib.util.find_spec("genai_prices")
-        origin = spec.origin if spec is not None else None
-        if origin:
-            st = os.stat(os.path.join(os.path.dirname(origin), "data.py"))
-            h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
-    except (OSError, ImportError, ValueError):
-        h.update(b"\x00no-genai-prices")
-    return h.hexdigest()
-
-
-def _pricing_code_hash() -> str:
-    try:
-        return hashlib.blake2b((_package_root() / "model" / "pricing.py").read_bytes(), digest_size=8).hexdigest()
-    except OSError:
-        return "missing"
-
-
-def roots_signature(roots: Roots) -> str:
-    """A stable text naming every root of every agent (what one index file covers)."""
-    lines = sorted(f"{agent}\t{os.path.abspath(p)}" for agent, paths in roots.by_agent.items() for p in paths)
-    return "\n".join(lines)
-
-
-def index_path(roots: Roots, data: Path | None = None) -> Path:
-    """The index file of a set of roots: ``<data dir>/index-<hash>.db``.
-
-    One file per set of roots keeps reports exact: a report over other roots never
-    sees (or dedups against) calls read from somewhere else.
-    """
-    from tokdash.paths import data_dir
-
-    digest = hashlib.blake2b(roots_signature(roots).encode(), digest_size=6).hexdigest()
-    return (data if data is not None else data_dir()) / f"index-{digest}.db"
 
 
 # --- prices -----------------------------------------------------------------------
@@ -534,7 +421,7 @@ class Index:
         self.roots_sig = roots_signature(roots) if roots is not None else ""
         self.config_path = config_path
         """The price config file (overrides); part of the price fingerprint."""
-        self.busy_timeout = BUSY_TIMEOUT if busy_timeout is None else busy_timeout
+        self.busy_timeout = db.BUSY_TIMEOUT if busy_timeout is None else busy_timeout
         self.warn = warn or _stderr
         """Where one-line notices go (stderr by default)."""
         self.conn: sqlite3.Connection | None = None
@@ -568,62 +455,23 @@ class Index:
     def _open(self) -> sqlite3.Connection:
         if self.conn is not None:
             return self.conn
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = _connect(self.path, self.busy_timeout)
-        except (OSError, sqlite3.OperationalError) as exc:
-            raise IndexUnavailable(f"cannot open the index {self.path}: {_reason(exc)}") from None
-        conn = self.conn
-        try:
-            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone():
-                conn.execute("BEGIN IMMEDIATE")
-                _create_schema(conn)
-                conn.execute("INSERT OR IGNORE INTO meta (k, v) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-                conn.execute("COMMIT")
-            self._read_layouts()
-        except sqlite3.DatabaseError as exc:
-            self._abort()
-            if _is_corrupt(exc):
-                raise _Corrupt(_reason(exc)) from None
-            raise
-        return conn
+        self.conn = db.connect(self.path, self.busy_timeout)
+        self.reader = db.prepare(self.conn)
+        return self.conn
 
     def _read_layouts(self) -> None:
-        row = self.conn.execute("SELECT v FROM meta WHERE k = 'layouts'").fetchone()  # type: ignore[union-attr]
-        try:
-            layouts = orjson.loads(row[0]) if row and row[0] else None
-        except orjson.JSONDecodeError:
-            layouts = None
-        self.reader = codec.Reader(layouts if isinstance(layouts, dict) else None)
+        self.reader = db.read_layouts(self.conn)  # type: ignore[arg-type]
 
     def _abort(self) -> None:
-        if self.conn is not None and self.conn.in_transaction:
-            try:
-                self.conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
+        db.abort(self.conn)
 
     def _meta(self) -> dict[str, str]:
-        return dict(self.conn.execute("SELECT k, v FROM meta").fetchall())  # type: ignore[union-attr]
+        return db.read_meta(self.conn)  # type: ignore[arg-type]
 
     def _move_aside(self, reason: str) -> Path:
-        """Rename a damaged database (and its WAL files) to ``*.corrupt-<timestamp>``."""
+        """Close the connection and rename the damaged database to ``*.corrupt-<timestamp>``."""
         self.close()
-        stamp = time.strftime("%Y%m%dT%H%M%S")
-        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
-        n = 1
-        while target.exists():
-            n += 1
-            target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{n}")
-        for suffix in ("", "-wal", "-shm"):
-            src = Path(str(self.path) + suffix)
-            if src.exists():
-                os.replace(src, Path(str(target) + suffix))
-        self.warn(f"tokdash: the index {self.path} was damaged ({reason}); moved it to {target.name} and rebuilt it")
-        return target
+        return db.move_aside(self.path, reason, self.warn)
 
     # public operations -----------------------------------------------------------------
 
@@ -686,14 +534,7 @@ class Index:
         return self._write_phase(found, finalize=finalize, rebuild=rebuild, forget=forget)
 
     def _version_problem(self, meta: dict[str, str]) -> str | None:
-        if meta.get("schema") != str(SCHEMA_VERSION):
-            return f"the index format changed (schema {meta.get('schema')} -> {SCHEMA_VERSION})"
-        code = meta.get("code")
-        if code is None:
-            return _NEW
-        if code != code_fingerprint():
-            return "tokdash's transcript parser changed since the index was built"
-        return None
+        return version_problem(meta)
 
     def _write_phase(self, found, *, finalize: bool, rebuild: bool, forget: list[str]) -> SyncResult:
         conn = self.conn
@@ -1084,7 +925,7 @@ class Index:
         self._set_meta({"pricing_code": _pricing_code_hash()})
 
     def _set_meta(self, values: dict[str, str]) -> None:
-        self.conn.executemany("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", list(values.items()))  # type: ignore[union-attr]
+        db.set_meta(self.conn, values)  # type: ignore[arg-type]
 
     # history ---------------------------------------------------------------------------------
 
@@ -1208,7 +1049,6 @@ class Index:
             conn.execute("ROLLBACK")
 
 
-_NEW = "the index is new"
 PROGRESS_SECONDS = 0.1
 """``sync``'s progress callback is called at most this often while it reads files."""
 
@@ -1237,12 +1077,6 @@ class _Ticker:
 def _pico_or_none(cost: float | None) -> int | None:
     """A call's cost for the calls table: integer pico-dollars, NULL when unpriced."""
     return None if cost is None else to_pico(cost)
-
-
-def _create_schema(conn: sqlite3.Connection) -> None:
-    for stmt in _SCHEMA.split(";"):
-        if stmt.strip():
-            conn.execute(stmt)
 
 
 def _in_range(facts: list[Fact], since: float | None, until: float | None) -> list[Fact]:
@@ -1281,22 +1115,3 @@ def _plan(found: list[tuple[str, Path]], rows: dict[str, _FileRow], forgotten: s
             to_read.append((agent, path))
     vanished = [p for p, row in rows.items() if not row.gone and p not in seen and not os.path.exists(p)]
     return to_read, vanished
-
-
-def _connect(path: Path, timeout: float) -> sqlite3.Connection:
-    """A connection in autocommit mode (transactions are explicit) with a busy timeout."""
-    return sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
-
-
-def _is_corrupt(exc: BaseException) -> bool:
-    if not isinstance(exc, sqlite3.DatabaseError) or isinstance(exc, sqlite3.OperationalError):
-        return False
-    name = getattr(exc, "sqlite_errorname", None)
-    if name is not None:
-        return name in _CORRUPT_ERRORS
-    text = str(exc)
-    return "not a database" in text or "malformed" in text
-
-
-def _reason(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__

@@ -1,0 +1,179 @@
+"""The SQLite file itself: connecting, the schema, and telling damage from other errors.
+
+Connections are in autocommit mode (every transaction is an explicit ``BEGIN``),
+in WAL mode with ``synchronous=NORMAL``, and wait up to a busy timeout for another
+tokdash's write. A database that does not decode is :class:`_Corrupt`; the index
+then moves it aside (:func:`move_aside`) and rebuilds. Anything else that keeps the
+index from being used at all is :class:`IndexUnavailable`.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+
+from tokdash.ingest.index import codec
+from tokdash.ingest.index.identity import SCHEMA_VERSION
+
+BUSY_TIMEOUT = 5.0
+"""Seconds a writer waits for another tokdash's write transaction before giving up."""
+
+_CORRUPT_ERRORS = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, agent TEXT NOT NULL, dev INTEGER, ino INTEGER, size INTEGER NOT NULL,
+    mtime REAL NOT NULL, offset INTEGER NOT NULL, resets INTEGER NOT NULL, bad_lines INTEGER NOT NULL,
+    gone INTEGER NOT NULL, ctx BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS slots (
+    pk BLOB PRIMARY KEY, agent TEXT NOT NULL, session_id TEXT NOT NULL, file TEXT NOT NULL,
+    ts REAL NOT NULL, model TEXT NOT NULL, input INTEGER NOT NULL, output INTEGER NOT NULL,
+    cw5 INTEGER NOT NULL, cw1h INTEGER NOT NULL, cr INTEGER NOT NULL, reasoning INTEGER NOT NULL,
+    web INTEGER NOT NULL, cost INTEGER, open INTEGER NOT NULL, data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS slots_session ON slots (agent, session_id);
+CREATE INDEX IF NOT EXISTS slots_ts ON slots (ts);
+CREATE TABLE IF NOT EXISTS keys (key BLOB PRIMARY KEY, pk BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS msgs (msg BLOB PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+    key BLOB PRIMARY KEY, agent TEXT NOT NULL, session_id TEXT NOT NULL, file TEXT NOT NULL, data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_session ON events (agent, session_id);
+CREATE TABLE IF NOT EXISTS metas (
+    path TEXT NOT NULL, agent TEXT NOT NULL, session_id TEXT NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY (path, agent, session_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS metas_session ON metas (agent, session_id);
+CREATE TABLE IF NOT EXISTS sessions (
+    agent TEXT NOT NULL, session_id TEXT NOT NULL, archived INTEGER NOT NULL, summary BLOB NOT NULL,
+    PRIMARY KEY (agent, session_id)
+);
+CREATE TABLE IF NOT EXISTS prices (model TEXT PRIMARY KEY, price BLOB) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS forgotten (path TEXT PRIMARY KEY) WITHOUT ROWID;
+"""
+DATA_TABLES = ("files", "slots", "keys", "msgs", "events", "metas", "sessions", "prices")
+"""Everything a rebuild replaces (``meta`` is rewritten, ``forgotten`` survives)."""
+ALL_TABLES = ("meta", *DATA_TABLES, "forgotten")
+
+
+class IndexUnavailable(Exception):
+    """The index cannot be used at all (unwritable data dir, I/O error): fall back to reading everything."""
+
+
+class _Corrupt(Exception):
+    """The database file (or a record in it) does not decode."""
+
+
+def _connect(path: Path, timeout: float) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit) with a busy timeout."""
+    return sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
+
+
+def connect(path: Path, timeout: float) -> sqlite3.Connection:
+    """Open (creating its folder) the database at ``path``; :class:`IndexUnavailable` if that fails."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return _connect(path, timeout)
+    except (OSError, sqlite3.OperationalError) as exc:
+        raise IndexUnavailable(f"cannot open the index {path}: {reason(exc)}") from None
+
+
+def prepare(conn: sqlite3.Connection) -> codec.Reader:
+    """Put a fresh connection in WAL mode, create the schema of a new file; return its row reader.
+
+    A file that is not a database (or is damaged) raises :class:`_Corrupt`; any other
+    ``sqlite3.DatabaseError`` propagates. Either way an open transaction is rolled back.
+    """
+    try:
+        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone():
+            conn.execute("BEGIN IMMEDIATE")
+            create_schema(conn)
+            conn.execute("INSERT OR IGNORE INTO meta (k, v) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            conn.execute("COMMIT")
+        return read_layouts(conn)
+    except sqlite3.DatabaseError as exc:
+        abort(conn)
+        if is_corrupt(exc):
+            raise _Corrupt(reason(exc)) from None
+        raise
+
+
+def create_schema(conn: sqlite3.Connection) -> None:
+    """Create every table and index that does not exist yet."""
+    for stmt in _SCHEMA.split(";"):
+        if stmt.strip():
+            conn.execute(stmt)
+
+
+def read_layouts(conn: sqlite3.Connection) -> codec.Reader:
+    """A reader for the rows of this database, in the field layouts its last build stored."""
+    row = conn.execute("SELECT v FROM meta WHERE k = 'layouts'").fetchone()
+    try:
+        layouts = orjson.loads(row[0]) if row and row[0] else None
+    except orjson.JSONDecodeError:
+        layouts = None
+    return codec.Reader(layouts if isinstance(layouts, dict) else None)
+
+
+def read_meta(conn: sqlite3.Connection) -> dict[str, str]:
+    """The ``meta`` table: schema, code and price fingerprints, roots, build time, layouts."""
+    return dict(conn.execute("SELECT k, v FROM meta").fetchall())
+
+
+def set_meta(conn: sqlite3.Connection, values: dict[str, str]) -> None:
+    """Write entries of the ``meta`` table."""
+    conn.executemany("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", list(values.items()))
+
+
+def abort(conn: sqlite3.Connection | None) -> None:
+    """Roll back the open transaction, if any (and if the connection still can)."""
+    if conn is not None and conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
+
+def move_aside(path: Path, why: str, warn: Callable[[str], None]) -> Path:
+    """Rename a damaged database (and its WAL files) to ``*.corrupt-<timestamp>``; say so.
+
+    The caller closes its connection first.
+    """
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    for suffix in ("", "-wal", "-shm"):
+        src = Path(str(path) + suffix)
+        if src.exists():
+            os.replace(src, Path(str(target) + suffix))
+    warn(f"tokdash: the index {path} was damaged ({why}); moved it to {target.name} and rebuilt it")
+    return target
+
+
+def is_corrupt(exc: BaseException) -> bool:
+    """Whether an error means the file does not decode (as opposed to busy, full, or I/O)."""
+    if not isinstance(exc, sqlite3.DatabaseError) or isinstance(exc, sqlite3.OperationalError):
+        return False
+    name = getattr(exc, "sqlite_errorname", None)
+    if name is not None:
+        return name in _CORRUPT_ERRORS
+    text = str(exc)
+    return "not a database" in text or "malformed" in text
+
+
+def reason(exc: BaseException) -> str:
+    """An error as one line of text."""
+    return " ".join(str(exc).split()) or type(exc).__name__

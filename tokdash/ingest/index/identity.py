@@ -1,0 +1,126 @@
+"""What an index file is, and what it was built by: versions, fingerprints, its path.
+
+An index is valid for one set of roots (its file name hashes them), one layout of
+the tables (``SCHEMA_VERSION``) and one way of counting (``code_fingerprint``: the
+parser version plus a hash of the code that decides what is counted). Costs are
+cached under a separate, cheaper ``price_fingerprint``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tokdash.ingest.discovery import Roots
+
+SCHEMA_VERSION = 1
+"""Layout of the tables and of the stored bytes. A change drops the index and rebuilds it."""
+PARSER_VERSION = 1
+"""Bump whenever ``sources/``, the store or the summaries count differently: the index
+then rebuilds itself from the transcripts (carrying over those that are gone). A hash
+of those modules' source is checked as well, so an unbumped change is caught too."""
+
+_SEMANTIC_FILES = (
+    "model/records.py",
+    "model/store.py",
+    "model/session.py",
+    "model/context.py",
+    "ingest/reader.py",
+    "ingest/index/__init__.py",
+    "ingest/index/codec.py",
+    "ingest/index/db.py",
+    "ingest/index/identity.py",
+)
+"""Modules (besides ``sources/*.py``) whose code decides what the index holds."""
+
+NEW = "the index is new"
+"""The :func:`version_problem` of an index no run has built yet (nothing to warn about)."""
+
+
+def _package_root() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+def code_fingerprint() -> str:
+    """``PARSER_VERSION`` plus a hash of the source of every module that decides what is counted."""
+    root = _package_root()
+    h = hashlib.blake2b(digest_size=10)
+    rels = list(_SEMANTIC_FILES)
+    try:
+        rels += sorted(f"sources/{n}" for n in os.listdir(root / "sources") if n.endswith(".py"))
+    except OSError:
+        pass
+    for rel in rels:
+        h.update(rel.encode())
+        try:
+            h.update((root / rel).read_bytes())
+        except OSError:
+            h.update(b"\x00missing")
+    return f"{PARSER_VERSION}:{h.hexdigest()}"
+
+
+def price_fingerprint(config_path: Path | None) -> str:
+    """What the cached costs depend on: today's date (prices are dated), the config
+    file's overrides, the pricing code and the installed genai-prices table.
+
+    Cheap on purpose (no genai-prices import): when it changes, each model's price is
+    resolved again and only sessions whose models changed price are re-summarized.
+    """
+    h = hashlib.blake2b(digest_size=10)
+    h.update(datetime.now(UTC).date().isoformat().encode())
+    if config_path is not None:
+        try:
+            h.update(config_path.read_bytes())
+        except OSError:
+            h.update(b"\x00no-config")
+    h.update(pricing_code_hash().encode())
+    try:
+        spec = importlib.util.find_spec("genai_prices")
+        origin = spec.origin if spec is not None else None
+        if origin:
+            st = os.stat(os.path.join(os.path.dirname(origin), "data.py"))
+            h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
+    except (OSError, ImportError, ValueError):
+        h.update(b"\x00no-genai-prices")
+    return h.hexdigest()
+
+
+def pricing_code_hash() -> str:
+    """A hash of ``model/pricing.py``: stored costs are void when the pricing code changed."""
+    try:
+        return hashlib.blake2b((_package_root() / "model" / "pricing.py").read_bytes(), digest_size=8).hexdigest()
+    except OSError:
+        return "missing"
+
+
+def version_problem(meta: dict[str, str]) -> str | None:
+    """Why the index described by ``meta`` must be rebuilt (``NEW`` if it never was built), or None."""
+    if meta.get("schema") != str(SCHEMA_VERSION):
+        return f"the index format changed (schema {meta.get('schema')} -> {SCHEMA_VERSION})"
+    code = meta.get("code")
+    if code is None:
+        return NEW
+    if code != code_fingerprint():
+        return "tokdash's transcript parser changed since the index was built"
+    return None
+
+
+def roots_signature(roots: Roots) -> str:
+    """A stable text naming every root of every agent (what one index file covers)."""
+    lines = sorted(f"{agent}\t{os.path.abspath(p)}" for agent, paths in roots.by_agent.items() for p in paths)
+    return "\n".join(lines)
+
+
+def index_path(roots: Roots, data: Path | None = None) -> Path:
+    """The index file of a set of roots: ``<data dir>/index-<hash>.db``.
+
+    One file per set of roots keeps reports exact: a report over other roots never
+    sees (or dedups against) calls read from somewhere else.
+    """
+    from tokdash.paths import data_dir
+
+    digest = hashlib.blake2b(roots_signature(roots).encode(), digest_size=6).hexdigest()
+    return (data if data is not None else data_dir()) / f"index-{digest}.db"
