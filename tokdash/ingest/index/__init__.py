@@ -50,6 +50,7 @@ import orjson
 
 from tokdash.ingest.discovery import Roots, discover
 from tokdash.ingest.index import codec, db
+from tokdash.ingest.index import prices as prices_mod
 from tokdash.ingest.index.db import ALL_TABLES as _ALL_TABLES
 from tokdash.ingest.index.db import DATA_TABLES as _DATA_TABLES
 from tokdash.ingest.index.db import IndexUnavailable, _Corrupt
@@ -66,12 +67,13 @@ from tokdash.ingest.index.identity import (
     roots_signature,
     version_problem,
 )
-from tokdash.ingest.index.identity import pricing_code_hash as _pricing_code_hash
+from tokdash.ingest.index.prices import _Prices
+from tokdash.ingest.index.store import IndexStore
 from tokdash.ingest.reader import FileState, read_state
 from tokdash.model.history import BUCKET_SECONDS, Fact, facts_from_sessions, to_pico
-from tokdash.model.records import Event, SessionMeta, Usage
+from tokdash.model.records import Event, Usage
 from tokdash.model.session import SessionSummary, summarize
-from tokdash.model.store import CallSlot, Session, SessionKey, Store
+from tokdash.model.store import CallSlot, Session, SessionKey
 from tokdash.sources import SOURCES
 
 __all__ = [
@@ -92,239 +94,6 @@ __all__ = [
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
-
-
-# --- prices -----------------------------------------------------------------------
-
-
-class _Prices:
-    """Prices for one run: the models earlier runs resolved first, the real book on first need.
-
-    While the price fingerprint holds, a model's ``ModelPrice`` (or its absence) as an
-    earlier run resolved it is exactly what a fresh ``PriceBook`` gives, so appending
-    to a session of a known model never loads the genai-prices table (~0.15 s).
-    """
-
-    def __init__(self, config_path: Path | None, seed: dict[str, object]) -> None:
-        self._config_path = config_path
-        self._book = None
-        self._plain = None
-        self.seed = seed
-        """model -> ModelPrice or None (unpriced), as resolved by earlier runs or this one."""
-        self.resolved: dict[str, object] = {}
-        """Models this run resolved from the table (to be stored)."""
-
-    def _real(self):
-        if self._book is None:
-            from tokdash.model.pricing import ModelPrice, PriceBook, load_config_prices
-
-            codec.register(ModelPrice)
-            overrides = load_config_prices(self._config_path) if self._config_path is not None else {}
-            owner = self
-
-            class SeededBook(PriceBook):
-                """A ``PriceBook`` that answers from the index's resolved prices first."""
-
-                def resolve(self, model: str):  # type: ignore[override]
-                    if model in owner.seed:
-                        return owner.seed[model]
-                    price = super().resolve(model)
-                    owner.seed[model] = owner.resolved[model] = price
-                    return price
-
-            self._book = SeededBook(overrides)
-            self._plain = PriceBook(overrides)
-        return self._book
-
-    def cost(self, model: str, usage: Usage, *, fast: bool = False) -> float | None:
-        """USD of one call (see ``PriceBook.cost``); None when the model is unpriced."""
-        return self._real().cost(model, usage, fast=fast)
-
-    def fresh(self, model: str):
-        """Resolve ``model`` from the table again, ignoring what earlier runs stored."""
-        self._real()
-        return self._plain.resolve(model)  # type: ignore[union-attr]
-
-
-# --- the store over SQLite ----------------------------------------------------------
-
-
-class IndexStore(Store):
-    """A ``Store`` whose lookups fall back to the index, loading a session's records on first touch.
-
-    Dedup goes through the base class unchanged: a key, message id or event that is
-    not in memory is looked up in SQLite; a hit loads the whole session that owns it
-    (the base class may move a call between sessions, which needs both loaded), and
-    every session a batch touches is loaded before it changes, so its summary can be
-    recomputed from complete records. What was loaded is remembered, so only what
-    changed is written back.
-    """
-
-    def __init__(self, conn: sqlite3.Connection | None, *, empty: bool, reader: codec.Reader | None = None) -> None:
-        super().__init__()
-        self._db = conn
-        self._reader = reader or codec.Reader()
-        self._empty = empty or conn is None
-        """Nothing is stored yet (a cold build): skip every SQLite lookup."""
-        self._by_pk: dict[tuple, CallSlot] = {}
-        self._clean_slots: dict[tuple, tuple] = {}
-        """pk -> (best, number of tools, open, session) as loaded: a slot differing is written."""
-        self._clean_keys: set = set()
-        self._clean_msgs: set = set()
-        self._clean_events: dict[tuple, Event] = {}
-        self._clean_metas: dict[tuple[str, str, str], SessionMeta] = {}
-
-    # lookups ---------------------------------------------------------------------
-
-    def _get_slot(self, key: tuple) -> CallSlot | None:
-        slot = self.slots.get(key)
-        if slot is not None or self._empty:
-            return slot
-        row = self._db.execute(
-            "SELECT k.pk, s.agent, s.session_id FROM keys k JOIN slots s ON s.pk = k.pk WHERE k.key = ?",
-            (codec.enc_key(key),),
-        ).fetchone()
-        if row is None:
-            return None
-        self._session(row[1], row[2])
-        slot = self._by_pk.get(codec.dec_key(row[0]))  # type: ignore[arg-type]
-        if slot is not None:
-            self.slots[key] = slot
-            self._clean_keys.add(key)
-        return slot
-
-    def _get_by_msg(self, msg_id: object) -> tuple | None:
-        key = self._by_msg.get(msg_id)
-        if key is not None or self._empty:
-            return key
-        row = self._db.execute("SELECT key FROM msgs WHERE msg = ?", (codec.enc_key(msg_id),)).fetchone()
-        if row is None:
-            return None
-        key = codec.dec_key(row[0])  # type: ignore[assignment]
-        self._by_msg[msg_id] = key
-        self._clean_msgs.add(msg_id)
-        return key
-
-    def _get_event(self, key: tuple) -> Event | None:
-        ev = self.events.get(key)
-        if ev is not None or self._empty:
-            return ev
-        row = self._db.execute("SELECT agent, session_id FROM events WHERE key = ?", (codec.enc_key(key),)).fetchone()
-        if row is None:
-            return None
-        self._session(row[0], row[1])
-        return self.events.get(key)
-
-    def _session(self, agent: str, sid: str) -> Session:
-        key = (agent, sid)
-        s = self.sessions.get(key)
-        if s is None:
-            s = self.sessions[key] = Session(agent, sid)
-            if not self._empty:
-                self._load(s)
-        return s
-
-    def load_session(self, agent: str, sid: str) -> Session | None:
-        """The session with all its records (for a detail view), or None if the index has none."""
-        s = self._session(agent, sid)
-        if not (s.slots or s.events or s.metas):
-            del self.sessions[(agent, sid)]
-            return None
-        return s
-
-    def _load(self, s: Session) -> None:
-        db = self._db
-        args = (s.agent, s.session_id)
-        for pk_b, data, is_open in db.execute(
-            "SELECT pk, data, open FROM slots WHERE agent = ? AND session_id = ? ORDER BY rowid", args
-        ):
-            pk = codec.dec_key(pk_b)
-            if pk in self._by_pk:
-                continue  # already in memory (it moved this run): memory is newer
-            d = self._reader.loads(data)
-            slot = CallSlot(pk, d["best"], d["tools"], bool(is_open))  # type: ignore[index]
-            self._by_pk[pk] = slot  # type: ignore[index]
-            self.slots.setdefault(pk, slot)  # type: ignore[arg-type]
-            s.slots[pk] = slot  # type: ignore[index]
-            self._clean_slots[pk] = (slot.best, len(slot.tools), slot.open, s.key)  # type: ignore[index]
-            self._clean_keys.add(pk)
-        for key_b, data in db.execute(
-            "SELECT key, data FROM events WHERE agent = ? AND session_id = ? ORDER BY rowid", args
-        ):
-            key = codec.dec_key(key_b)
-            if key in self.events:
-                continue
-            ev = self._reader.loads(data)
-            self.events[key] = ev  # type: ignore[index]
-            s.events[key] = ev  # type: ignore[index]
-            self._clean_events[key] = ev  # type: ignore[index]
-        for path, data in db.execute("SELECT path, data FROM metas WHERE agent = ? AND session_id = ?", args):
-            meta = self._reader.loads(data)
-            s.metas[path] = meta  # type: ignore[assignment]
-            self._clean_metas[(path, s.agent, s.session_id)] = meta  # type: ignore[assignment]
-
-    # carrying records over a rebuild ---------------------------------------------
-
-    def adopt_slot(self, agent: str, slot: CallSlot, keys: Iterable[tuple]) -> None:
-        """Take a call (with every key it is known under) over from a previous index."""
-        self._by_pk[slot.primary] = slot
-        for k in keys:
-            self.slots[k] = slot
-        self.slots.setdefault(slot.primary, slot)
-        self._session(agent, slot.best.session_id).slots[slot.primary] = slot
-
-    def adopt_event(self, agent: str, ev: Event) -> None:
-        """Take an event over from a previous index."""
-        self.events[ev.key] = ev
-        self._session(agent, ev.session_id).events[ev.key] = ev
-
-    def adopt_meta(self, agent: str, meta: SessionMeta) -> None:
-        """Take a file's facts over from a previous index."""
-        self._session(agent, meta.session_id).metas[meta.path] = meta
-
-    # what to write back -----------------------------------------------------------
-
-    def dirty_slots(self) -> Iterable[tuple[Session, CallSlot]]:
-        """Slots new or changed since they were loaded, with the session that owns them now."""
-        clean = self._clean_slots
-        for s in self.sessions.values():
-            for pk, slot in s.slots.items():
-                c = clean.get(pk)
-                if c is None or c[0] is not slot.best or c[1] != len(slot.tools) or c[2] != slot.open or c[3] != s.key:
-                    yield s, slot
-
-    def new_keys(self) -> Iterable[tuple[tuple, tuple]]:
-        """(key, primary key) of every key not stored yet."""
-        clean = self._clean_keys
-        return [(k, slot.primary) for k, slot in self.slots.items() if k not in clean]
-
-    def new_msgs(self) -> Iterable[tuple[object, tuple]]:
-        """(msg_id, key) not stored yet (the first key seen with a message id wins)."""
-        clean = self._clean_msgs
-        return [(m, k) for m, k in self._by_msg.items() if m not in clean]
-
-    def dirty_events(self) -> Iterable[tuple[Session, Event]]:
-        """Events new or moved since they were loaded."""
-        clean = self._clean_events
-        for s in self.sessions.values():
-            for key, ev in s.events.items():
-                if clean.get(key) is not ev:
-                    yield s, ev
-
-    def dirty_metas(self) -> Iterable[tuple[Session, SessionMeta]]:
-        """File facts new or changed since they were loaded."""
-        clean = self._clean_metas
-        for s in self.sessions.values():
-            for path, meta in s.metas.items():
-                if clean.get((path, s.agent, s.session_id)) is not meta:
-                    yield s, meta
-
-    def force_dirty(self, models: set[str]) -> None:
-        """Rewrite the loaded calls of ``models`` (their price changed)."""
-        for s in self.sessions.values():
-            for pk, slot in s.slots.items():
-                if slot.best.model in models:
-                    self._clean_slots.pop(pk, None)
 
 
 # --- file rows ----------------------------------------------------------------------
@@ -613,23 +382,7 @@ class Index:
 
     def _prices(self, meta: dict[str, str]) -> _Prices:
         """This run's prices, seeded with what earlier runs resolved if that is still valid."""
-        seed: dict[str, object] = {}
-        if meta.get("price_fp") == self._price_fp:
-            from tokdash.model.pricing import ModelPrice
-
-            codec.register(ModelPrice)
-            for model, blob in self.conn.execute("SELECT model, price FROM prices"):  # type: ignore[union-attr]
-                seed[model] = self.reader.loads(blob) if blob is not None else None
-        return _Prices(self.config_path, seed)
-
-    def _stored_prices(self) -> dict[str, object]:
-        from tokdash.model.pricing import ModelPrice
-
-        codec.register(ModelPrice)
-        return {
-            model: self.reader.loads(blob) if blob is not None else None
-            for model, blob in self.conn.execute("SELECT model, price FROM prices")  # type: ignore[union-attr]
-        }
+        return prices_mod.for_run(self.conn, self.reader, meta, self._price_fp, self.config_path)  # type: ignore[arg-type]
 
     # an incremental run ----------------------------------------------------------------------
 
@@ -711,27 +464,7 @@ class Index:
         return {key for key, ps in paths.items() if ps.isdisjoint(live)}
 
     def _reprice(self, store: IndexStore, prices: _Prices, meta: dict[str, str], changed: set[SessionKey]) -> set[str]:
-        """Prices may have changed (a new day, the config, the table): resolve every model
-        again and re-summarize the sessions of the models whose price did change."""
-        conn = self.conn
-        assert conn is not None
-        code_changed = meta.get("pricing_code") != _pricing_code_hash()
-        stored = {} if code_changed else self._stored_prices()
-        moved: set[str] = set()
-        for (model,) in conn.execute("SELECT DISTINCT model FROM slots").fetchall():
-            new = prices.fresh(model)
-            if code_changed or model not in stored or stored[model] != new:
-                moved.add(model)
-            prices.seed[model] = prices.resolved[model] = new
-        if moved:
-            marks = ",".join("?" * len(moved))
-            for agent, sid in conn.execute(
-                f"SELECT DISTINCT agent, session_id FROM slots WHERE model IN ({marks})", tuple(moved)
-            ).fetchall():
-                store._session(agent, sid)
-                changed.add((agent, sid))
-            store.force_dirty(moved)
-        return moved
+        return prices_mod.reprice(self.conn, self.reader, store, prices, meta, changed)  # type: ignore[arg-type]
 
     # a rebuild -----------------------------------------------------------------------------
 
@@ -917,12 +650,7 @@ class Index:
         )
 
     def _write_prices(self, prices: _Prices, models: set[str]) -> None:
-        todo = {m: prices.seed[m] for m in set(prices.resolved) | models if m in prices.seed}
-        self.conn.executemany(  # type: ignore[union-attr]
-            "INSERT OR REPLACE INTO prices (model, price) VALUES (?, ?)",
-            [(m, codec.dumps(p) if p is not None else None) for m, p in todo.items()],
-        )
-        self._set_meta({"pricing_code": _pricing_code_hash()})
+        prices_mod.write_prices(self.conn, prices, models)  # type: ignore[arg-type]
 
     def _set_meta(self, values: dict[str, str]) -> None:
         db.set_meta(self.conn, values)  # type: ignore[arg-type]

@@ -33,6 +33,8 @@ _SEMANTIC_FILES = (
     "ingest/index/codec.py",
     "ingest/index/db.py",
     "ingest/index/identity.py",
+    "ingest/index/prices.py",
+    "ingest/index/store.py",
 )
 """Modules (besides ``sources/*.py``) whose code decides what the index holds."""
 

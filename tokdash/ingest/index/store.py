@@ -1,0 +1,193 @@
+"""The index's ``Store``: the in-memory store of ``model/store.py``, backed by SQLite.
+
+A sync merges new records through an :class:`IndexStore`, which loads from the
+index only the sessions the new records touch, and afterwards says which of its
+records are new or changed, so only those are written back.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+
+from tokdash.ingest.index import codec
+from tokdash.model.records import Event, SessionMeta
+from tokdash.model.store import CallSlot, Session, Store
+
+
+class IndexStore(Store):
+    """A ``Store`` whose lookups fall back to the index, loading a session's records on first touch.
+
+    Dedup goes through the base class unchanged: a key, message id or event that is
+    not in memory is looked up in SQLite; a hit loads the whole session that owns it
+    (the base class may move a call between sessions, which needs both loaded), and
+    every session a batch touches is loaded before it changes, so its summary can be
+    recomputed from complete records. What was loaded is remembered, so only what
+    changed is written back.
+    """
+
+    def __init__(self, conn: sqlite3.Connection | None, *, empty: bool, reader: codec.Reader | None = None) -> None:
+        super().__init__()
+        self._db = conn
+        self._reader = reader or codec.Reader()
+        self._empty = empty or conn is None
+        """Nothing is stored yet (a cold build): skip every SQLite lookup."""
+        self._by_pk: dict[tuple, CallSlot] = {}
+        self._clean_slots: dict[tuple, tuple] = {}
+        """pk -> (best, number of tools, open, session) as loaded: a slot differing is written."""
+        self._clean_keys: set = set()
+        self._clean_msgs: set = set()
+        self._clean_events: dict[tuple, Event] = {}
+        self._clean_metas: dict[tuple[str, str, str], SessionMeta] = {}
+
+    # lookups ---------------------------------------------------------------------
+
+    def _get_slot(self, key: tuple) -> CallSlot | None:
+        slot = self.slots.get(key)
+        if slot is not None or self._empty:
+            return slot
+        row = self._db.execute(
+            "SELECT k.pk, s.agent, s.session_id FROM keys k JOIN slots s ON s.pk = k.pk WHERE k.key = ?",
+            (codec.enc_key(key),),
+        ).fetchone()
+        if row is None:
+            return None
+        self._session(row[1], row[2])
+        slot = self._by_pk.get(codec.dec_key(row[0]))  # type: ignore[arg-type]
+        if slot is not None:
+            self.slots[key] = slot
+            self._clean_keys.add(key)
+        return slot
+
+    def _get_by_msg(self, msg_id: object) -> tuple | None:
+        key = self._by_msg.get(msg_id)
+        if key is not None or self._empty:
+            return key
+        row = self._db.execute("SELECT key FROM msgs WHERE msg = ?", (codec.enc_key(msg_id),)).fetchone()
+        if row is None:
+            return None
+        key = codec.dec_key(row[0])  # type: ignore[assignment]
+        self._by_msg[msg_id] = key
+        self._clean_msgs.add(msg_id)
+        return key
+
+    def _get_event(self, key: tuple) -> Event | None:
+        ev = self.events.get(key)
+        if ev is not None or self._empty:
+            return ev
+        row = self._db.execute("SELECT agent, session_id FROM events WHERE key = ?", (codec.enc_key(key),)).fetchone()
+        if row is None:
+            return None
+        self._session(row[0], row[1])
+        return self.events.get(key)
+
+    def _session(self, agent: str, sid: str) -> Session:
+        key = (agent, sid)
+        s = self.sessions.get(key)
+        if s is None:
+            s = self.sessions[key] = Session(agent, sid)
+            if not self._empty:
+                self._load(s)
+        return s
+
+    def load_session(self, agent: str, sid: str) -> Session | None:
+        """The session with all its records (for a detail view), or None if the index has none."""
+        s = self._session(agent, sid)
+        if not (s.slots or s.events or s.metas):
+            del self.sessions[(agent, sid)]
+            return None
+        return s
+
+    def _load(self, s: Session) -> None:
+        db = self._db
+        args = (s.agent, s.session_id)
+        for pk_b, data, is_open in db.execute(
+            "SELECT pk, data, open FROM slots WHERE agent = ? AND session_id = ? ORDER BY rowid", args
+        ):
+            pk = codec.dec_key(pk_b)
+            if pk in self._by_pk:
+                continue  # already in memory (it moved this run): memory is newer
+            d = self._reader.loads(data)
+            slot = CallSlot(pk, d["best"], d["tools"], bool(is_open))  # type: ignore[index]
+            self._by_pk[pk] = slot  # type: ignore[index]
+            self.slots.setdefault(pk, slot)  # type: ignore[arg-type]
+            s.slots[pk] = slot  # type: ignore[index]
+            self._clean_slots[pk] = (slot.best, len(slot.tools), slot.open, s.key)  # type: ignore[index]
+            self._clean_keys.add(pk)
+        for key_b, data in db.execute(
+            "SELECT key, data FROM events WHERE agent = ? AND session_id = ? ORDER BY rowid", args
+        ):
+            key = codec.dec_key(key_b)
+            if key in self.events:
+                continue
+            ev = self._reader.loads(data)
+            self.events[key] = ev  # type: ignore[index]
+            s.events[key] = ev  # type: ignore[index]
+            self._clean_events[key] = ev  # type: ignore[index]
+        for path, data in db.execute("SELECT path, data FROM metas WHERE agent = ? AND session_id = ?", args):
+            meta = self._reader.loads(data)
+            s.metas[path] = meta  # type: ignore[assignment]
+            self._clean_metas[(path, s.agent, s.session_id)] = meta  # type: ignore[assignment]
+
+    # carrying records over a rebuild ---------------------------------------------
+
+    def adopt_slot(self, agent: str, slot: CallSlot, keys: Iterable[tuple]) -> None:
+        """Take a call (with every key it is known under) over from a previous index."""
+        self._by_pk[slot.primary] = slot
+        for k in keys:
+            self.slots[k] = slot
+        self.slots.setdefault(slot.primary, slot)
+        self._session(agent, slot.best.session_id).slots[slot.primary] = slot
+
+    def adopt_event(self, agent: str, ev: Event) -> None:
+        """Take an event over from a previous index."""
+        self.events[ev.key] = ev
+        self._session(agent, ev.session_id).events[ev.key] = ev
+
+    def adopt_meta(self, agent: str, meta: SessionMeta) -> None:
+        """Take a file's facts over from a previous index."""
+        self._session(agent, meta.session_id).metas[meta.path] = meta
+
+    # what to write back -----------------------------------------------------------
+
+    def dirty_slots(self) -> Iterable[tuple[Session, CallSlot]]:
+        """Slots new or changed since they were loaded, with the session that owns them now."""
+        clean = self._clean_slots
+        for s in self.sessions.values():
+            for pk, slot in s.slots.items():
+                c = clean.get(pk)
+                if c is None or c[0] is not slot.best or c[1] != len(slot.tools) or c[2] != slot.open or c[3] != s.key:
+                    yield s, slot
+
+    def new_keys(self) -> Iterable[tuple[tuple, tuple]]:
+        """(key, primary key) of every key not stored yet."""
+        clean = self._clean_keys
+        return [(k, slot.primary) for k, slot in self.slots.items() if k not in clean]
+
+    def new_msgs(self) -> Iterable[tuple[object, tuple]]:
+        """(msg_id, key) not stored yet (the first key seen with a message id wins)."""
+        clean = self._clean_msgs
+        return [(m, k) for m, k in self._by_msg.items() if m not in clean]
+
+    def dirty_events(self) -> Iterable[tuple[Session, Event]]:
+        """Events new or moved since they were loaded."""
+        clean = self._clean_events
+        for s in self.sessions.values():
+            for key, ev in s.events.items():
+                if clean.get(key) is not ev:
+                    yield s, ev
+
+    def dirty_metas(self) -> Iterable[tuple[Session, SessionMeta]]:
+        """File facts new or changed since they were loaded."""
+        clean = self._clean_metas
+        for s in self.sessions.values():
+            for path, meta in s.metas.items():
+                if clean.get((path, s.agent, s.session_id)) is not meta:
+                    yield s, meta
+
+    def force_dirty(self, models: set[str]) -> None:
+        """Rewrite the loaded calls of ``models`` (their price changed)."""
+        for s in self.sessions.values():
+            for pk, slot in s.slots.items():
+                if slot.best.model in models:
+                    self._clean_slots.pop(pk, None)
