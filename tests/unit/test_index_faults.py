@@ -176,14 +176,14 @@ def test_two_reports_at_once_neither_double_counts(env, capsys):
 
 _KILLED = """
 import sys, time
-from tokdash.ingest import index as ix
+from tokdash.ingest.index import tables
 marker = sys.argv[1]
-real = ix.Index._write_store
-def write_store(self, store, prices):
-    real(self, store, prices)          # rows written, the transaction still open
+real = tables.write_store
+def write_store(conn, store, prices):
+    real(conn, store, prices)          # rows written, the transaction still open
     open(marker, "w").close()
     time.sleep(60)
-ix.Index._write_store = write_store
+tables.write_store = write_store
 from tokdash.cli import main
 main(sys.argv[2:])
 """

@@ -34,7 +34,10 @@ _SEMANTIC_FILES = (
     "ingest/index/db.py",
     "ingest/index/identity.py",
     "ingest/index/prices.py",
+    "ingest/index/queries.py",
     "ingest/index/store.py",
+    "ingest/index/sync.py",
+    "ingest/index/tables.py",
 )
 """Modules (besides ``sources/*.py``) whose code decides what the index holds."""
 

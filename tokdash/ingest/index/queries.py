@@ -1,0 +1,150 @@
+"""Reading the index without syncing it: history facts, one session, a snapshot, the status.
+
+Each function reads inside one transaction of its own, which it rolls back (none
+of them writes), so it sees one consistent state even while another tokdash writes.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tokdash.ingest.index import codec, db
+from tokdash.ingest.index.identity import NEW, SCHEMA_VERSION, version_problem
+from tokdash.ingest.index.store import IndexStore
+from tokdash.ingest.index.sync import SyncResult
+from tokdash.model.history import BUCKET_SECONDS, Fact, facts_from_sessions
+from tokdash.model.records import Usage
+from tokdash.model.session import SessionSummary
+from tokdash.model.store import Session, SessionKey
+
+
+@dataclass
+class SessionsSnapshot:
+    """Every session as the index stores it at one moment (see :meth:`Index.sessions_snapshot`)."""
+
+    summaries: dict[SessionKey, SessionSummary]
+    """The sessions whose stored summary is new or differs from what the caller knew."""
+    fingerprints: dict[SessionKey, int]
+    """Every session's stored summary, fingerprinted: pass it back to learn only what changed."""
+    archived: set[SessionKey]
+    """Sessions whose transcript files are all gone."""
+    stale: bool = False
+    """Stored by another version of tokdash's parser: the next sync rebuilds, numbers may move."""
+
+
+def facts(open_conn: Callable[[], sqlite3.Connection], result: SyncResult,
+          since: float | None = None, until: float | None = None) -> list[Fact]:
+    """Usage per session, model and quarter hour in [since, until), for the history reports.
+
+    Grouped in SQL from the calls table, so calls are never loaded one by one; the
+    sessions of a run that could not save come from that run's memory instead (and
+    when that run was a rebuild, everything does: ``open_conn`` is then not called).
+    """
+    memory: dict[SessionKey, Session] = {}
+    if not result.saved and result.store is not None:
+        memory = dict(result.store.sessions)
+        if result.rebuilt:
+            return _in_range(facts_from_sessions(memory.values(), result.prices), since, until)
+    where, args = [], []
+    if since is not None:
+        where.append("ts > 0 AND ts >= ?")
+        args.append(since)
+    if until is not None:
+        where.append("ts > 0 AND ts < ?")
+        args.append(until)
+    sql = (
+        f"SELECT CAST(ts / {BUCKET_SECONDS} AS INTEGER) * {BUCKET_SECONDS} AS b, agent, session_id, model, "
+        "COUNT(*), SUM(input), SUM(output), SUM(cw5), SUM(cw1h), SUM(cr), SUM(reasoning), SUM(web), "
+        "SUM(IFNULL(cost, 0)), SUM(cost IS NULL) FROM slots"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " GROUP BY b, agent, session_id, model"
+    )
+    out: list[Fact] = []
+    for b, agent, sid, model, n, i, o, w5, w1, cr, rs, web, cost, unpriced in open_conn().execute(sql, args):
+        if memory and (agent, sid) in memory:
+            continue
+        out.append(Fact(float(b) if b > 0 else 0.0, agent, sid, model, Usage(i, o, w5, w1, cr, rs, web), n,
+                        cost, unpriced))
+    if memory:
+        out += _in_range(facts_from_sessions(memory.values(), result.prices), since, until)
+    return out
+
+
+def _in_range(facts: list[Fact], since: float | None, until: float | None) -> list[Fact]:
+    return [
+        f for f in facts
+        if (since is None or (f.ts > 0 and f.ts >= since)) and (until is None or (f.ts > 0 and f.ts < until))
+    ]
+
+
+def load_session(conn: sqlite3.Connection, reader: codec.Reader, agent: str, session_id: str) -> Session | None:
+    """One session with all its records (calls, events, file facts), or None if the index has none."""
+    conn.execute("BEGIN")
+    try:
+        return IndexStore(conn, empty=False, reader=reader).load_session(agent, session_id)
+    finally:
+        conn.execute("ROLLBACK")
+
+
+def sessions_snapshot(conn: sqlite3.Connection, reader: codec.Reader,
+                      known: dict[SessionKey, int] | None) -> SessionsSnapshot | None:
+    """Every stored session, decoding only the summaries whose bytes differ from ``known``.
+
+    None when the index is new or in another format. Raises ``sqlite3.DatabaseError``
+    or ``codec.CodecError`` as they come (the caller decides what damage means).
+    """
+    conn.execute("BEGIN")
+    try:
+        meta = db.read_meta(conn)
+        problem = version_problem(meta)
+        if meta.get("schema") != str(SCHEMA_VERSION) or problem == NEW:
+            return None
+        known = known or {}
+        summaries: dict[SessionKey, SessionSummary] = {}
+        prints: dict[SessionKey, int] = {}
+        archived: set[SessionKey] = set()
+        loads = reader.loads
+        for agent, sid, arch, blob in conn.execute("SELECT agent, session_id, archived, summary FROM sessions"):
+            key = (agent, sid)
+            fp = hash(blob)
+            prints[key] = fp
+            if known.get(key) != fp:
+                summaries[key] = loads(blob)  # type: ignore[assignment]
+            if arch:
+                archived.add(key)
+        return SessionsSnapshot(summaries, prints, archived, stale=problem is not None)
+    finally:
+        conn.execute("ROLLBACK")
+
+
+def status(conn: sqlite3.Connection, path: Path, roots_sig: str) -> dict:
+    """What ``tokdash index`` prints."""
+    conn.execute("BEGIN")
+    try:
+        meta = db.read_meta(conn)
+
+        def one(sql: str):
+            return conn.execute(sql).fetchone()[0]
+
+        return {
+            "path": str(path),
+            "roots": (meta.get("roots") or roots_sig).splitlines(),
+            "files": one("SELECT COUNT(*) FROM files WHERE gone = 0"),
+            "files_gone": one("SELECT COUNT(*) FROM files WHERE gone = 1"),
+            "sessions": one("SELECT COUNT(*) FROM sessions"),
+            "archived_sessions": one("SELECT COUNT(*) FROM sessions WHERE archived = 1"),
+            "api_calls": one("SELECT COUNT(*) FROM slots"),
+            "bytes_read": int(one("SELECT TOTAL(offset) FROM files")),
+            "forgotten": [r[0] for r in conn.execute("SELECT path FROM forgotten ORDER BY path")],
+            "size_bytes": sum(
+                os.path.getsize(str(path) + s) for s in ("", "-wal") if os.path.exists(str(path) + s)
+            ),
+            "schema": meta.get("schema"),
+            "built": meta.get("built"),
+        }
+    finally:
+        conn.execute("ROLLBACK")
