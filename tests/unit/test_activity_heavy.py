@@ -7,6 +7,7 @@ import time
 import pytest
 
 from tokdash.demo import Fleet
+from tokdash.format import fmt_age, fmt_duration, next_age_change
 from tokdash.ingest.discovery import resolve_roots
 from tokdash.ingest.loader import Loader
 from tokdash.model.activity import (
@@ -15,9 +16,6 @@ from tokdash.model.activity import (
     WORKING_SECONDS,
     CallSeries,
     burn,
-    fmt_age,
-    fmt_duration,
-    next_age_change,
     next_status_change,
     session_status,
 )
@@ -134,7 +132,7 @@ def test_demo_fleet_is_deterministic_and_reads_back(tmp_path):
     assert files_a == files_b
     assert all((a.root / f).read_bytes() == (b.root / f).read_bytes() for f in files_a)
 
-    roots = resolve_roots(["claude", "codex"], [str(a.claude_dir)], [str(a.codex_dir)])
+    roots = resolve_roots(["claude", "codex"], {"claude": [str(a.claude_dir)], "codex": [str(a.codex_dir)]})
     loader = Loader(roots)
     loader.load_all()
     assert sum(loader.store.bad_lines.values()) == 0

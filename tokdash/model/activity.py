@@ -12,7 +12,7 @@ series per ``Session.version`` and recomputes windows freely.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from tokdash.model.store import Session
@@ -133,21 +133,6 @@ def burn(series: CallSeries, now: float, window: float = BURN_WINDOW_SECONDS) ->
     return Burn(tokens / (window / 60.0), cost * (3600.0 / window))
 
 
-@dataclass(slots=True)
-class FleetStats:
-    """What the header strip shows about every session at once."""
-
-    sessions: int = 0
-    working: int = 0
-    hour_tokens: int = 0
-    hour_cost: float = 0.0
-    today_tokens: int = 0
-    today_cost: float = 0.0
-    burn: Burn = NO_BURN
-    unpriced_models: list[str] = field(default_factory=list)
-    bad_lines: int = 0
-
-
 def day_start(now: float) -> float:
     """Local midnight of the day ``now`` falls in (epoch seconds)."""
     d = datetime.fromtimestamp(now)
@@ -173,39 +158,3 @@ def window_totals(series: list[CallSeries], now: float) -> tuple[tuple[int, floa
         b_cost += c
     fleet_burn = Burn(b_tok / (BURN_WINDOW_SECONDS / 60.0), b_cost * (3600.0 / BURN_WINDOW_SECONDS))
     return (h_tok, h_cost), (d_tok, d_cost), fleet_burn
-
-
-# --- time formatting ---------------------------------------------------------
-
-
-def fmt_age(seconds: float) -> str:
-    """How long ago, compactly: ``12s ago``, ``5m ago``, ``3h ago``, ``2d ago``."""
-    s = max(int(seconds), 0)
-    if s < 60:
-        return f"{s}s ago"
-    if s < 3600:
-        return f"{s // 60}m ago"
-    if s < 86400:
-        return f"{s // 3600}h ago"
-    return f"{s // 86400}d ago"
-
-
-def next_age_change(seconds: float) -> float:
-    """Seconds until ``fmt_age(seconds)`` reads differently."""
-    s = max(seconds, 0.0)
-    for unit, limit in ((1, 60), (60, 3600), (3600, 86400)):
-        if s < limit:
-            return unit - (s % unit) if s % unit else unit
-    return 86400 - (s % 86400)
-
-
-def fmt_duration(seconds: float) -> str:
-    """A span: ``45s``, ``12m``, ``1h05m``, ``2d03h``."""
-    s = max(int(seconds), 0)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m"
-    if s < 86400:
-        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
-    return f"{s // 86400}d{(s % 86400) // 3600:02d}h"

@@ -30,6 +30,8 @@ import pathlib
 import tomllib
 from dataclasses import dataclass
 
+from tokdash.format import fmt_tokens_short
+
 
 @dataclass(frozen=True, slots=True)
 class HeavyThresholds:
@@ -74,7 +76,7 @@ def heavy_reasons(
     out: list[Tripped] = []
     if io_tokens > t.io_tokens:
         out.append(Tripped("tokens", io_tokens, t.io_tokens,
-                           f"input+output {_tokens(io_tokens)} > {_tokens(t.io_tokens)}"))
+                           f"input+output {fmt_tokens_short(io_tokens)} > {fmt_tokens_short(t.io_tokens)}"))
     if context_share is not None and context_share > t.context_share:
         out.append(Tripped("context", context_share, t.context_share,
                            f"context {context_share * 100:.0f}% of window > {t.context_share * 100:.0f}%"))
@@ -93,7 +95,7 @@ class HeavyConfigError(ValueError):
     """The ``[heavy]`` table of the config file is wrong; the message names the file."""
 
 
-_KEYS = {
+CONFIG_KEYS = {
     "io_tokens": ("io_tokens", 1.0),
     "context_percent": ("context_share", 0.01),
     "rate_factor": ("rate_factor", 1.0),
@@ -119,22 +121,13 @@ def load_heavy_config(path: pathlib.Path) -> HeavyThresholds:
         raise HeavyConfigError(f"{path}: [heavy] must be a table")
     values: dict[str, float | int] = {}
     for key, value in table.items():
-        if key not in _KEYS:
-            raise HeavyConfigError(f"{path}: [heavy]: unknown key {key!r} (allowed: {', '.join(_KEYS)})")
+        if key not in CONFIG_KEYS:
+            raise HeavyConfigError(f"{path}: [heavy]: unknown key {key!r} (allowed: {', '.join(CONFIG_KEYS)})")
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
             raise HeavyConfigError(f"{path}: [heavy]: {key} must be a number >= 0, got {value!r}")
-        name, scale = _KEYS[key]
+        name, scale = CONFIG_KEYS[key]
         values[name] = value * scale
     for name in ("io_tokens", "min_fleet"):
         if name in values:
             values[name] = int(values[name])
     return HeavyThresholds(**values)  # type: ignore[arg-type]
-
-
-def _tokens(n: float) -> str:
-    """80000 -> 80k, 92100 -> 92.1k (the model layer does not import the report's formatter)."""
-    if n >= 1_000_000:
-        return f"{n / 1_000_000:.1f}M".replace(".0M", "M")
-    if n >= 1000:
-        return f"{n / 1000:.1f}k".replace(".0k", "k")
-    return str(int(n))
