@@ -679,7 +679,7 @@ def test_web_searches_and_fast_mode_are_read(projects):
                                 "2026-02-30T10:00:00Z", "yesterday", 1770000000, None])
 def test_a_timestamp_out_of_range_or_odd_never_breaks_the_report(projects, ts):
     """A corrupt timestamp at the edge of the calendar must not crash ISO or local-time display."""
-    from tokdash.report import sessions_json, sessions_table
+    from tokdash.report.sessions import sessions_json, sessions_table
 
     s = ClaudeSession(sid(1))
     s.prompt("x")

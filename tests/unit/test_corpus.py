@@ -23,7 +23,7 @@ from tokdash.ingest.loader import Loader
 from tokdash.ingest.reader import Reader
 from tokdash.model.session import summarize
 from tokdash.model.store import Store
-from tokdash.report import TOTAL_FIELDS
+from tokdash.report.sessions import TOTAL_FIELDS
 from tokdash.sources import SOURCES
 
 if not (CORPUS / "expected").is_dir():
@@ -48,7 +48,7 @@ def expected(agent: str) -> dict:
 
 @pytest.fixture(scope="module")
 def corpus_files() -> list[tuple[str, Path]]:
-    roots = resolve_roots(["claude", "codex"], [str(CLAUDE_DIR)], [str(CODEX_DIR)])
+    roots = resolve_roots(["claude", "codex"], {"claude": [str(CLAUDE_DIR)], "codex": [str(CODEX_DIR)]})
     assert not roots.problems
     return discover(roots)
 
@@ -157,7 +157,7 @@ def test_file_order_and_chunk_size_do_not_change_anything(corpus_files):
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_reading_everything_twice_changes_nothing(corpus_files, jobs):
-    loader = Loader(resolve_roots(["claude", "codex"], [str(CLAUDE_DIR)], [str(CODEX_DIR)]))
+    loader = Loader(resolve_roots(["claude", "codex"], {"claude": [str(CLAUDE_DIR)], "codex": [str(CODEX_DIR)]}))
     first = loader.load_all(jobs=jobs)
     assert first.files_read == len(corpus_files) == 26 and first.changed
     before = _json(loader.store)

@@ -37,7 +37,7 @@ from tokdash.ingest.reader import Reader
 from tokdash.model.records import Usage
 from tokdash.model.session import summarize
 from tokdash.model.store import Store
-from tokdash.report import sessions_json
+from tokdash.report.sessions import sessions_json
 from tokdash.sources import SOURCES
 from tokdash.sources.base import decode_line
 

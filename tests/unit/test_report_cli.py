@@ -20,7 +20,8 @@ from builders import (
     usage_dict,
 )
 from tokdash import cli
-from tokdash.report import filter_sessions, fmt_cost, fmt_rate, fmt_tokens, sessions_json, sessions_table
+from tokdash.format import fmt_cost, fmt_rate, fmt_tokens
+from tokdash.report.sessions import filter_sessions, sessions_json, sessions_table
 
 pytestmark = pytest.mark.usefixtures("isolated_env")
 
