@@ -26,7 +26,7 @@ def _summaries(loader: Loader) -> dict:
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus absent")
 @pytest.mark.parametrize("workers", [2, 3, 5])
 def test_parallel_equals_serial_on_corpus(monkeypatch, workers):
-    roots = resolve_roots(["claude", "codex"], [str(CORPUS / "claude")], [str(CORPUS / "codex")])
+    roots = resolve_roots(["claude", "codex"], {"claude": [str(CORPUS / "claude")], "codex": [str(CORPUS / "codex")]})
     serial = Loader(roots)
     serial.load_all(jobs=1)
     # Force a fork even for this small corpus, and more workers than cores.
@@ -52,7 +52,7 @@ def test_parallel_equals_serial_with_cross_file_duplicates(tmp_path, monkeypatch
     new.lines += second.lines
     old.write(claude_main_path(projects, old.cwd, "s-old"))
     new.write(claude_main_path(projects, new.cwd, "s-new"))
-    roots = resolve_roots(["claude"], [str(tmp_path)])
+    roots = resolve_roots(["claude"], {"claude": [str(tmp_path)]})
     serial = Loader(roots)
     serial.load_all(jobs=1)
     monkeypatch.setattr(parallel, "MIN_BYTES_PER_WORKER", 1)

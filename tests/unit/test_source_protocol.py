@@ -270,17 +270,6 @@ def test_only_the_chosen_agents_are_resolved(tmp_path, isolated_env):
         resolve_roots(["gemini"], {})
 
 
-def test_the_old_call_shapes_still_resolve_the_same(tmp_path, isolated_env):
-    c, x = [str(tmp_path / "c")], [str(tmp_path / "x")]
-    want = resolve_roots(["claude", "codex"], {"claude": c, "codex": x}).by_agent
-    assert resolve_roots(["claude", "codex"], c, x).by_agent == want
-    assert resolve_roots(["claude", "codex"], claude_dirs=c, codex_dirs=x).by_agent == want
-    assert resolve_roots(["claude", "codex"], {"codex": x}, claude_dirs=c).by_agent == want
-    assert resolve_roots(["claude"], c).by_agent == {"claude": want["claude"]}
-    with pytest.raises(TypeError):
-        resolve_roots(["claude"], c, x, x)
-
-
 def test_a_root_that_is_a_file_is_reported(tmp_path, isolated_env):
     f = tmp_path / "not-a-dir"
     f.write_text("x")

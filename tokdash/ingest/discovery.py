@@ -37,10 +37,8 @@ class Roots:
 
 def resolve_roots(
     agents: list[str],
-    dirs: Mapping[str, list[str] | None] | list[str] | None = None,
-    *legacy: list[str] | None,
-    claude_dirs: list[str] | None = None,
-    codex_dirs: list[str] | None = None,
+    dirs: Mapping[str, list[str] | None] | None = None,
+    *,
     env: Mapping[str, str] | None = None,
 ) -> Roots:
     """Roots for the chosen agents: flags win over the environment, which wins over defaults.
@@ -49,12 +47,8 @@ def resolve_roots(
     agent with none given (absent, None or empty) gets its source's ``default_roots(env)``.
     A missing root is normal (many users run one agent only). A root that exists
     but cannot be listed is reported by name.
-
-    Transitional: the call shapes from before the mapping, ``resolve_roots(agents,
-    claude_dirs, codex_dirs)`` positionally or as keywords, still work and are folded into
-    ``dirs``; they go once every caller passes the mapping.
     """
-    given = _fold_legacy(dirs, legacy, claude_dirs, codex_dirs)
+    given = dict(dirs or {})
     roots = Roots()
     for agent in agents:
         source = SOURCES[agent]
@@ -68,28 +62,6 @@ def resolve_roots(
             elif p.exists() and not os.access(p, os.R_OK | os.X_OK):
                 roots.problems.append(f"cannot read {agent} folder {p}: permission denied")
     return roots
-
-
-def _fold_legacy(
-    dirs: Mapping[str, list[str] | None] | list[str] | None,
-    legacy: tuple[list[str] | None, ...],
-    claude_dirs: list[str] | None,
-    codex_dirs: list[str] | None,
-) -> dict[str, list[str] | None]:
-    """The per-agent folders of either call shape, as one mapping (see ``resolve_roots``)."""
-    if len(legacy) > 1:
-        raise TypeError(f"resolve_roots() takes at most 3 positional arguments ({2 + len(legacy)} given)")
-    if isinstance(dirs, Mapping):
-        out = dict(dirs)
-    else:
-        out = {}
-        claude_dirs = claude_dirs or dirs  # the old second positional argument
-    if legacy:
-        codex_dirs = codex_dirs or legacy[0]
-    for agent, folders in (("claude", claude_dirs), ("codex", codex_dirs)):
-        if folders and not out.get(agent):
-            out[agent] = folders
-    return out
 
 
 def discover(roots: Roots) -> list[tuple[str, Path]]:
