@@ -377,6 +377,10 @@ class Fleet:
         """The Codex home to point tokdash at."""
         return self.root / "codex"
 
+    def dirs(self) -> dict[str, Path]:
+        """Each agent's home in the fleet, by agent name (what ``--<agent>-dir`` takes)."""
+        return {"claude": self.claude_dir, "codex": self.codex_dir}
+
     def write_history(self) -> None:
         """Write every session's past, up to ``now`` (deterministic for a seed and ``now``)."""
         (self.root / "claude" / "projects").mkdir(parents=True, exist_ok=True)

@@ -87,7 +87,7 @@ def fixture_app(root: Path, *, now: float = NOW, heavy: HeavyThresholds | None =
     """
     if not (root / "projects").exists():
         write_session(root)
-    roots = resolve_roots(["claude"], [str(root)], None)
+    roots = resolve_roots(["claude"], {"claude": [str(root)]})
     app = TokdashApp(roots, clock=lambda: now, watch=False, background_load=False, prices=prices(),
                      heavy=heavy or HeavyThresholds(), cache=cache)
     app.load_sync()

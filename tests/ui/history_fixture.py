@@ -59,7 +59,7 @@ def history_fleet(root: Path) -> Fleet:
 def history_app(root: Path, *, cache: bool = True, **kwargs) -> tuple[TokdashApp, Fleet]:
     """The real app over :func:`history_fleet`, seeded synchronously, on the frozen clock."""
     fleet = history_fleet(root / "fleet")
-    roots = resolve_roots(["claude", "codex"], [str(fleet.claude_dir)], [str(fleet.codex_dir)])
+    roots = resolve_roots(["claude", "codex"], {"claude": [str(fleet.claude_dir)], "codex": [str(fleet.codex_dir)]})
     app = TokdashApp(roots, clock=lambda: NOW, watch=False, background_load=False, prices=PriceBook(),
                      cache=cache, **kwargs)
     app.load_sync()

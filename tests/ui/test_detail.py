@@ -13,13 +13,22 @@ from textual.widgets import Static
 
 from tests.ui.detail_fixture import CWD, KEY, NOW, SESSION_ID, TITLE, fixture_app, open_detail, write_session
 from tests.unit.builders import OPUS, ClaudeSession, claude_main_path, prices
-from tokdash.model.heavy import HeavyThresholds
+from tokdash.format import clean, fmt_cost, fmt_rate, fmt_tokens
+from tokdash.ingest.catalog import Changes
+from tokdash.ingest.loader import Loader
 from tokdash.model.costs import session_costs
+from tokdash.model.heavy import HeavyThresholds
 from tokdash.model.session import summarize
-from tokdash.report import fmt_cost, fmt_rate, fmt_tokens
-from tokdash.ui.detail_screen import SessionDetailScreen, clean
-from tokdash.ui.messages import SessionsChanged
-from tokdash.ui.timeline import Timeline
+from tokdash.ui.messages import CatalogChanged
+from tokdash.ui.screens.detail import SessionDetailScreen
+from tokdash.ui.widgets.timeline import Timeline
+
+
+def read_again(app, key=KEY):
+    """The session read from its transcripts by a loader of the test's own (not the app's)."""
+    loader = Loader(app.roots)
+    loader.load_all()
+    return loader.store.sessions[key]
 
 
 def text_of(widget, width: int = 150) -> str:
@@ -50,7 +59,7 @@ async def test_every_key_number_is_shown(app):
         await open_detail(pilot)
         screen = app.screen
         assert isinstance(screen, SessionDetailScreen)
-        s = summarize(app.store.sessions[KEY], prices())
+        s = summarize(read_again(app), prices())
         text = screen_text(screen)
         u = s.usage
         for number in (u.input, u.output, u.cache_write_5m, u.cache_write_1h, u.cache_read, u.total):
@@ -72,7 +81,7 @@ async def test_every_key_number_is_shown(app):
         assert "compactions  1" in text_of(screen.query_one("#detail-cache", Static))
         assert "cache read / (input + cache write + cache read)" in text
         # cost by kind sums to the total
-        costs = session_costs(app.store.sessions[KEY], prices())
+        costs = session_costs(read_again(app), prices())
         assert costs.total == pytest.approx(s.cost)
         assert fmt_cost(costs.by_kind.cache_write_1h) in text
         # the honesty note
@@ -104,8 +113,8 @@ async def test_heavy_is_the_apps_verdict(app, monkeypatch):
 
     # the app judges the spend rate against the fleet; the screen shows its verdict
     verdict = (Tripped("rate", 40.0, 12.0, "$40.00/h > 3x fleet median $4.00/h"),)
-    monkeypatch.setattr(app, "heavy", lambda key: verdict if key == KEY else ())
     async with app.run_test(size=(160, 45)) as pilot:
+        app.catalog.row(KEY).heavy = verdict
         await open_detail(pilot)
         heavy = app.screen.query_one("#detail-heavy", Static)
         assert "HEAVY: $40.00/h > 3x fleet median $4.00/h" in text_of(heavy)
@@ -114,7 +123,7 @@ async def test_heavy_is_the_apps_verdict(app, monkeypatch):
 async def test_not_heavy_shows_no_line(app):
     async with app.run_test(size=(160, 45)) as pilot:
         await open_detail(pilot)
-        assert app.heavy(KEY) == ()
+        assert app.catalog.row(KEY).heavy == ()
         assert app.screen.query_one("#detail-heavy", Static).has_class("-none")
 
 
@@ -144,7 +153,7 @@ async def test_escape_returns_to_the_screen_below(app, key):
 
 
 async def test_question_mark_opens_help(app):
-    from tokdash.ui.help_screen import HelpScreen
+    from tokdash.ui.screens.help import HelpScreen
 
     async with app.run_test(size=(160, 45)) as pilot:
         await open_detail(pilot)
@@ -186,7 +195,7 @@ async def test_updates_live_when_its_session_changes(tmp_path, utc, cache):
         kinds = screen.query_one("#detail-kinds", Static)
         shown = kinds.content
         # Another session changes: nothing is recomputed or redrawn.
-        screen.post_message(SessionsChanged(frozenset({("claude", "someone-else")})))
+        screen.post_message(CatalogChanged(Changes(sessions=frozenset({("claude", "someone-else")}))))
         await pilot.pause()
         assert kinds.content is shown
         # This session gets a new call: a line appended to its transcript, read as the
@@ -198,7 +207,7 @@ async def test_updates_live_when_its_session_changes(tmp_path, utc, cache):
             f.write(more.data())
         await app.refresh_files([("claude", path)])
         deadline = time.monotonic() + 5
-        while screen.summary.api_calls == before and time.monotonic() < deadline:
+        while (screen.summary.api_calls == before or kinds.content is shown) and time.monotonic() < deadline:
             await pilot.pause(0.01)
         assert screen.summary.api_calls == before + 1
         assert kinds.content is not shown
@@ -210,14 +219,14 @@ async def test_refresh_is_a_no_op_without_a_change(app):
         await open_detail(pilot)
         screen = app.screen
         shown = screen.query_one("#detail-kinds", Static).content
-        screen.refresh_from_store()
+        screen.refresh_from_catalog()
         assert screen.query_one("#detail-kinds", Static).content is shown
 
 
-async def test_a_session_missing_from_the_store_says_so(app):
+async def test_a_session_missing_from_the_catalog_says_so(app):
     async with app.run_test(size=(160, 45)) as pilot:
         await open_detail(pilot, ("claude", "gone"))
-        assert "not in the store" in text_of(app.screen.query_one("#detail-header", Static))
+        assert "not in the catalog" in text_of(app.screen.query_one("#detail-header", Static))
 
 
 async def test_scrolls_at_80x24_down_to_the_tips(app):
@@ -246,8 +255,11 @@ async def test_timeline_fits_80_columns(app):
 
 
 async def test_empty_session_shows_no_calls(tmp_path, utc):
+    write_session(tmp_path)
+    empty = ClaudeSession("empty", cwd=CWD)
+    empty.prompt("hello?")  # known by its file, no call read yet
+    empty.write(claude_main_path(tmp_path / "projects", CWD, "empty"))
     app = fixture_app(tmp_path, cache=False)
-    app.store._session("claude", "empty")  # known by its file, no call read yet
     async with app.run_test(size=(80, 24)) as pilot:
         await open_detail(pilot, ("claude", "empty"))
         assert "no API calls yet" in text_of(app.screen.query_one(Timeline))

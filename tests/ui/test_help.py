@@ -11,10 +11,12 @@ from textual.widgets import Static
 from tests.ui.detail_fixture import fixture_app, open_detail
 from tokdash.model import activity, insights
 from tokdash.model.heavy import HeavyThresholds
-from tokdash.ui.detail_screen import SessionDetailScreen
-from tokdash.ui.help_screen import HelpScreen
-from tokdash.ui.history_screen import DayBars, HistoryScreen, HistorySessionsScreen
-from tokdash.ui.sessions_screen import SessionsScreen
+from tokdash.ui.screens.detail import SessionDetailScreen
+from tokdash.ui.screens.help import HelpScreen
+from tokdash.ui.screens.history import HistoryScreen
+from tokdash.ui.screens.history_sessions import HistorySessionsScreen
+from tokdash.ui.widgets.day_bars import DayBars
+from tokdash.ui.screens.sessions import SessionsScreen
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +94,7 @@ async def test_help_describes_the_default_sort_and_the_heavy_config_keys(app):
         flat = " ".join(text_of(screen.query_one("#help-rules", Static), width=200).split())
         assert "working first (by start time" in flat and "then by last activity" in flat
         defaults = HeavyThresholds()
-        for key, (attr, scale) in heavy._KEYS.items():
+        for key, (attr, scale) in heavy.CONFIG_KEYS.items():
             assert f"{key} = {round(getattr(defaults, attr) / scale, 6):g}" in flat, key
         assert "io_tokens = 80000" in flat and "context_percent = 80" in flat  # as the docs write them
         assert "archived" in flat

@@ -13,21 +13,19 @@ import pytest
 
 from tests.ui.history_fixture import NOW, history_app, history_fleet
 from tests.ui.test_live import assistant_line, prompt_line
+from tests.ui.conftest import wait_for
 from tokdash.ingest.discovery import resolve_roots
 from tokdash.model.history import HistoryWindow
 from tokdash.model.pricing import PriceBook
 from tokdash.ui.app import TokdashApp
-from tokdash.ui.detail_screen import SessionDetailScreen
-from tokdash.ui.history_screen import (
-    DAYS,
-    DayBars,
-    HistoryScreen,
-    HistorySessionsScreen,
-    HistoryTable,
-    render_bars,
-)
-from tokdash.ui.messages import SessionsChanged
-from tokdash.ui.sessions_screen import SessionsScreen
+from tokdash.ui.screens.detail import SessionDetailScreen
+from tokdash.ingest.catalog import Changes
+from tokdash.ui.messages import CatalogChanged
+from tokdash.ui.screens.history import HistoryScreen
+from tokdash.ui.screens.history_sessions import HistorySessionsScreen
+from tokdash.ui.widgets.day_bars import DAYS, BarGeometry, DayBars, render_bars
+from tokdash.ui.widgets.history_table import HistoryTable
+from tokdash.ui.screens.sessions import SessionsScreen
 
 TODAY = date(2026, 9, 21)
 DEADLINE = 5.0
@@ -49,19 +47,13 @@ def shared(_shared_fleet, utc):
     """Make an app over the shared fleet: the first builds its index, the others start warm."""
     def make(cache: bool = True):
         fleet = _shared_fleet
-        roots = resolve_roots(["claude", "codex"], [str(fleet.claude_dir)], [str(fleet.codex_dir)])
+        roots = resolve_roots(["claude", "codex"], {"claude": [str(fleet.claude_dir)], "codex": [str(fleet.codex_dir)]})
         app = TokdashApp(roots, clock=lambda: NOW, watch=False, background_load=False, prices=PriceBook(),
                          cache=cache)
         app.load_sync()
         return app
     return make
 
-
-async def wait_for(pilot, predicate, deadline: float = DEADLINE) -> None:
-    start = time.monotonic()
-    while not predicate():
-        assert time.monotonic() - start < deadline, "timed out"
-        await pilot.pause(0.01)
 
 
 async def open_history(pilot) -> HistoryScreen:
@@ -155,11 +147,10 @@ async def test_left_picks_an_earlier_day_and_its_sessions(shared):
         await pilot.pause()
         (key,) = day.session_keys
         assert shown_keys(sessions_table(app)) == {f"{key[0]}:{key[1]}"}
-        assert app.summary(key).title == "Dark mode for the settings page"
+        assert app.catalog.summary(key).title == "Dark mode for the settings page"
 
 
 async def test_a_click_picks_a_day_and_a_second_click_lists_its_sessions(shared):
-    from tokdash.ui.history_screen import BarGeometry
 
     app = shared()
     async with app.run_test(size=(160, 45)) as pilot:
@@ -229,7 +220,7 @@ async def test_new_data_updates_the_screen_coalesced(tmp_path):
         # recomputation at once, then at most one per interval, not one per notice.
         started = time.monotonic()
         for _ in range(20):
-            screen.post_message(SessionsChanged(frozenset({("claude", "x")})))
+            screen.post_message(CatalogChanged(Changes(sessions=frozenset({("claude", "x")}))))
             await pilot.pause(0.01)
         elapsed = time.monotonic() - started
         await pilot.pause(0.4)
@@ -256,7 +247,7 @@ async def test_hidden_history_catches_up_on_return(shared):
         await pilot.pause()
         n = screen.computed
         for _ in range(5):
-            screen.post_message(SessionsChanged(frozenset({("claude", "x")})))
+            screen.post_message(CatalogChanged(Changes(sessions=frozenset({("claude", "x")}))))
         await pilot.pause(0.2)
         assert screen.computed == n  # nothing computed while hidden
         await pilot.press("escape")

@@ -15,16 +15,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.ui.conftest import wait_for
 from tokdash.demo import Fleet
 from tokdash.ingest.discovery import resolve_roots
-from tokdash.ingest.index import index_path
 from tokdash.model.pricing import PriceBook
 from tokdash.ui.app import TokdashApp
-from tokdash.ui.detail_screen import SessionDetailScreen
-from tokdash.ui.header import HeaderStrip
-from tokdash.ui.history_screen import HistoryScreen, HistorySessionsScreen
-from tokdash.ui.index_feed import IndexFeed
-from tokdash.ui.sessions_table import SessionsTable
+from tokdash.ui.screens.detail import SessionDetailScreen
+from tokdash.ui.widgets.header import HeaderStrip
+from tokdash.ui.screens.history import HistoryScreen
+from tokdash.ui.screens.history_sessions import HistorySessionsScreen
+from tokdash.ingest.index_feed import IndexFeed
+from tokdash.ui.widgets.sessions_table import SessionsTable
 
 NOW = 1_790_000_000.0
 DEADLINE = 10.0
@@ -40,7 +41,7 @@ def data_dir(tmp_path, monkeypatch, utc) -> Path:
 def fleet_roots(tmp_path: Path):
     fleet = Fleet(tmp_path / "fleet", now=NOW)
     fleet.write_history()
-    return fleet, resolve_roots(["claude", "codex"], [str(fleet.claude_dir)], [str(fleet.codex_dir)])
+    return fleet, resolve_roots(["claude", "codex"], {"claude": [str(fleet.claude_dir)], "codex": [str(fleet.codex_dir)]})
 
 
 def make(roots, **kwargs) -> TokdashApp:
@@ -51,17 +52,11 @@ def table_of(app) -> SessionsTable:
     return app.screen.query_one(SessionsTable)
 
 
-async def wait_for(pilot, predicate, deadline: float = DEADLINE) -> None:
-    start = time.monotonic()
-    while not predicate():
-        assert time.monotonic() - start < deadline, "timed out"
-        await pilot.pause(0.01)
-
 
 async def settle(pilot, app) -> None:
     """The initial load is over, recent records are in, every session has its row."""
-    await wait_for(pilot, lambda: not app.loading and not app.records_pending
-                   and table_of(app).row_count == len(app.keys()) > 0)
+    await wait_for(pilot, lambda: not app.catalog.loading and not app.catalog.records_pending
+                   and table_of(app).row_count == len(app.catalog.keys()) > 0)
     await pilot.pause(0.05)
 
 
@@ -71,7 +66,7 @@ def shown(app) -> dict:
     return {
         "rows": table.row_keys(),
         "cells": {k: {c: table.spec(k)[c] for c in table.column_keys} for k in table.row_keys()},
-        "summaries": {k: app.summary(k).to_json() for k in app.keys()},
+        "summaries": {k: app.catalog.summary(k).to_json() for k in app.catalog.keys()},
         "header": app.screen.query_one(HeaderStrip)._text.plain,
     }
 
@@ -83,7 +78,7 @@ async def test_index_start_equals_the_no_cache_start(tmp_path, data_dir):
         app = make(roots, cache=cache)
         async with app.run_test(size=(160, 45)) as pilot:
             await settle(pilot, app)
-            assert app.indexed is cache
+            assert app.feed.indexed is cache
             seen[name] = shown(app)
     assert len(seen["memory"]["rows"]) == 11
     assert seen["cold index"] == seen["memory"]
@@ -98,11 +93,11 @@ def test_seeded_synchronously_too(tmp_path, data_dir):
         app.load_sync()
         apps.append(app)
     for app in apps[1:]:
-        assert set(app.keys()) == set(apps[0].keys())
-        for key in apps[0].keys():
-            assert app.summary(key).to_json() == apps[0].summary(key).to_json()
-            # Every recent session's records are loaded: burn rates and the header need them.
-            assert app.series(key).times == apps[0].series(key).times
+        assert set(app.catalog.keys()) == set(apps[0].catalog.keys())
+        for key in apps[0].catalog.keys():
+            assert app.catalog.summary(key).to_json() == apps[0].catalog.summary(key).to_json()
+            # Every recent session's calls are there: burn rates and the header need them.
+            assert app.catalog.series(key).times == apps[0].catalog.series(key).times
 
 
 async def test_a_warm_start_shows_every_session_before_reading_a_transcript(tmp_path, data_dir, monkeypatch):
@@ -121,7 +116,7 @@ async def test_a_warm_start_shows_every_session_before_reading_a_transcript(tmp_
     async with app.run_test(size=(160, 45)) as pilot:
         try:
             await wait_for(pilot, lambda: table_of(app).row_count == 11)
-            assert app.loading  # the sync has not run: these rows are the stored summaries
+            assert app.catalog.loading  # the sync has not run: these rows are the stored summaries
             assert "reading new transcript bytes" in app.screen.query_one(HeaderStrip)._text.plain
             assert table_of(app).cursor_row == 0
         finally:
@@ -164,18 +159,18 @@ async def test_archived_sessions_stay_marked_in_the_table_and_the_detail(tmp_pat
     from tests.ui.history_fixture import history_fleet
 
     fleet = history_fleet(tmp_path / "fleet")  # with a session six weeks old
-    roots = resolve_roots(["claude", "codex"], [str(fleet.claude_dir)], [str(fleet.codex_dir)])
+    roots = resolve_roots(["claude", "codex"], {"claude": [str(fleet.claude_dir)], "codex": [str(fleet.codex_dir)]})
     first = make(roots, background_load=False)
     first.load_sync()
     title = "Write the v1 release notes"
-    before = first.summary(next(k for k in first.keys() if first.summary(k).title == title))
+    before = first.catalog.summary(next(k for k in first.catalog.keys() if first.catalog.summary(k).title == title))
     key = _delete_session(fleet, title)  # Claude Code's 30-day clean-up
 
     app = make(roots)
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot, app)
-        assert app.archived == {key}
-        assert app.summary(key).to_json() == before.to_json()  # the numbers outlive the files
+        assert app.catalog.archived == {key}
+        assert app.catalog.summary(key).to_json() == before.to_json()  # the numbers outlive the files
         table = table_of(app)
         rk = f"{key[0]}:{key[1]}"
         spec = table.spec(rk)
@@ -188,11 +183,11 @@ async def test_archived_sessions_stay_marked_in_the_table_and_the_detail(tmp_pat
         await pilot.pause()
         assert table.row_keys() == [rk]
         # The detail: its records come from the index, on demand; the screen says it is archived.
-        assert app.session(key) is None  # six weeks old: not among the recent sessions loaded at start
+        assert app.catalog.detail(key) is None  # six weeks old: its calls were never needed at start
         await pilot.press("enter")
         screen = app.screen
         assert isinstance(screen, SessionDetailScreen)
-        await wait_for(pilot, lambda: app.session(key) is not None and screen.costs is not None)
+        await wait_for(pilot, lambda: app.catalog.detail(key) is not None and screen.costs is not None)
         assert screen.has_class("-archived")
         assert screen.query_one("#detail-archived").display
         assert screen.summary.api_calls == before.api_calls > 0
@@ -213,7 +208,7 @@ async def test_archived_sessions_stay_marked_in_the_table_and_the_detail(tmp_pat
     memory = make(roots, cache=False)
     async with memory.run_test(size=(160, 45)) as pilot:
         await settle(pilot, memory)
-        assert key not in memory.keys() and not memory.archived
+        assert key not in memory.catalog.keys() and not memory.catalog.archived
 
 
 @pytest.mark.parametrize("background", [True, False], ids=["background", "sync"])
@@ -227,25 +222,25 @@ async def test_an_unusable_index_falls_back_to_reading_everything(tmp_path, monk
         app.load_sync()
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot, app)
-        assert not app.indexed
+        assert not app.feed.indexed
         assert table_of(app).row_count == 11
         assert any("index cannot be used" in n.message and "reading every transcript" in n.message
                    for n in app._notifications)
-        assert sum(app.summary(k).api_calls for k in app.keys()) > 0
+        assert sum(app.catalog.summary(k).api_calls for k in app.catalog.keys()) > 0
 
 
 async def test_a_corrupt_index_is_moved_aside_rebuilt_and_said(tmp_path, data_dir):
     _fleet, roots = fleet_roots(tmp_path)
     expected = make(roots, cache=False, background_load=False)
     expected.load_sync()
-    path = index_path(TokdashApp(roots, cache=True)._index_roots, data_dir)
+    path = TokdashApp(roots, cache=True).feed.feed.index.path
     path.parent.mkdir(parents=True)
     path.write_bytes(b"this is not a database" * 1000)
     app = make(roots)
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot, app)
-        assert app.indexed
-        assert set(app.keys()) == set(expected.keys())
+        assert app.feed.indexed
+        assert set(app.catalog.keys()) == set(expected.catalog.keys())
         assert any("damaged" in n.message for n in app._notifications)
     assert list(data_dir.glob("*.corrupt-*"))
 
@@ -268,7 +263,7 @@ async def test_the_cursor_sits_on_the_top_row_after_loading_then_follows_its_ses
 
 
 def test_no_cache_flag_reaches_the_app(monkeypatch, tmp_path, data_dir):
-    from tokdash.cli import build_parser
+    from tokdash.cli import build_parser, main
     from tokdash.ui import app as app_module
 
     parser = build_parser()
@@ -281,28 +276,28 @@ def test_no_cache_flag_reaches_the_app(monkeypatch, tmp_path, data_dir):
     seen = {}
 
     def fake_run(self, *args, **kwargs):
-        seen["indexed"] = self.indexed
-        seen["index_agents"] = set(self._index_roots.by_agent)
-        seen["agents"] = self.agents
+        seen["indexed"] = self.feed.indexed
+        seen["index_agents"] = set(self.feed.feed.roots.by_agent) if self.feed.indexed else None
+        seen["agents"] = set(self.roots.by_agent)
 
     monkeypatch.setattr(app_module.TokdashApp, "run", fake_run)
     fleet, _roots = fleet_roots(tmp_path)
-    base = dict(claude_dir=[str(fleet.claude_dir)], codex_dir=[str(fleet.codex_dir)], demo=False)
-    app_module.run(Namespace(agent="claude", no_cache=False, **base))
+    dirs = ["--claude-dir", str(fleet.claude_dir), "--codex-dir", str(fleet.codex_dir)]
+    assert main(["--agent", "claude", *dirs]) == 0
     # One index over every agent's roots (as for reports); only Claude shown.
     assert seen == {"indexed": True, "index_agents": {"claude", "codex"}, "agents": {"claude"}}
-    app_module.run(Namespace(agent="all", no_cache=True, **base))
+    assert main(["--no-cache", *dirs]) == 0
     assert seen["indexed"] is False
-    app_module.run(Namespace(agent="all", no_cache=False, claude_dir=None, codex_dir=None, demo=True))
+    assert main(["--demo"]) == 0
     assert seen["indexed"] is False  # the demo's fleet is temporary: never indexed
 
 
 async def test_an_agent_filter_shows_only_that_agent_from_a_shared_index(tmp_path, data_dir):
     fleet, _ = fleet_roots(tmp_path)
-    every = resolve_roots(["claude", "codex"], [str(fleet.claude_dir)], [str(fleet.codex_dir)])
-    only = resolve_roots(["claude"], [str(fleet.claude_dir)], [str(fleet.codex_dir)])
+    every = resolve_roots(["claude", "codex"], {"claude": [str(fleet.claude_dir)], "codex": [str(fleet.codex_dir)]})
+    only = resolve_roots(["claude"], {"claude": [str(fleet.claude_dir)], "codex": [str(fleet.codex_dir)]})
     app = make(only, index_roots=every)
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot, app)
-        assert app.keys() and all(k[0] == "claude" for k in app.keys())
-        assert len(app.keys()) == sum(1 for s in fleet.sessions if s.plan.agent == "claude")
+        assert app.catalog.keys() and all(k[0] == "claude" for k in app.catalog.keys())
+        assert len(app.catalog.keys()) == sum(1 for s in fleet.sessions if s.plan.agent == "claude")

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.ui.conftest import wait_for
 from tokdash.demo import Fleet
 from tokdash.ingest.discovery import resolve_roots
 from tokdash.model.pricing import PriceBook
 from tokdash.ui.app import TokdashApp
-from tokdash.ui.sessions_table import SessionsTable
+from tokdash.ui.widgets.sessions_table import SessionsTable
 
 DEADLINE = 5.0
 SID = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
@@ -53,14 +54,6 @@ def append(path: Path, data: bytes) -> None:
         fp.write(data)
 
 
-async def wait_for(pilot, predicate, deadline: float = DEADLINE) -> float:
-    """Poll ``predicate`` until true; returns the seconds waited. Fails at the deadline."""
-    start = time.monotonic()
-    while not predicate():
-        assert time.monotonic() - start < deadline, "timed out waiting for the table"
-        await pilot.pause(0.01)
-    return time.monotonic() - start
-
 
 CACHE = pytest.mark.parametrize("cache", [True, False], ids=["index", "memory"])
 
@@ -72,7 +65,7 @@ def live_app(tmp_path: Path, cache: bool = True) -> tuple[TokdashApp, Path]:
     path = proj / f"{SID}.jsonl"
     now = time.time()
     path.write_bytes(prompt_line(now - 30) + b"\n" + assistant_line(1, now - 20) + b"\n")
-    roots = resolve_roots(["claude"], [str(claude)], None)
+    roots = resolve_roots(["claude"], {"claude": [str(claude)]})
     return TokdashApp(roots, prices=PriceBook(), cache=cache), path
 
 
@@ -87,7 +80,7 @@ async def test_an_appended_line_updates_its_row(tmp_path, cache):
     app, path = live_app(tmp_path, cache)
     rk = f"claude:{SID}"
     async with app.run_test(size=(160, 45)) as pilot:
-        await wait_for(pilot, lambda: total_cell(app, rk) is not None and not app.loading)
+        await wait_for(pilot, lambda: total_cell(app, rk) is not None and not app.catalog.loading)
         before = total_cell(app, rk)
         assert before == "2.26k"
         for n in (2, 3):
@@ -95,7 +88,7 @@ async def test_an_appended_line_updates_its_row(tmp_path, cache):
             append(path, assistant_line(n, time.time()) + b"\n")
             waited = await wait_for(pilot, lambda old=old: total_cell(app, rk) != old)
             assert waited < DEADLINE
-        assert app.summary(("claude", SID)).api_calls == 3
+        assert app.catalog.summary(("claude", SID)).api_calls == 3
         status = app.screen.query_one(SessionsTable).get_cell(rk, "status").plain
         assert "working" in status
 
@@ -105,7 +98,7 @@ async def test_a_new_session_in_a_new_project_folder_appears(tmp_path, cache):
     app, _path = live_app(tmp_path, cache)
     async with app.run_test(size=(160, 45)) as pilot:
         table = app.screen.query_one(SessionsTable)
-        await wait_for(pilot, lambda: table.row_count == 1 and not app.loading)
+        await wait_for(pilot, lambda: table.row_count == 1 and not app.catalog.loading)
         await pilot.pause(0.2)  # let the watcher start
         sid = "12345678-aaaa-4bbb-8ccc-ddddeeeeffff"
         proj = tmp_path / "claude" / "projects" / "-work-brand-new"
@@ -121,16 +114,16 @@ async def test_a_settled_tail_without_newline_is_read(tmp_path):
     app, path = live_app(tmp_path, cache=False)
     rk = f"claude:{SID}"
     async with app.run_test(size=(160, 45)) as pilot:
-        await wait_for(pilot, lambda: total_cell(app, rk) is not None and not app.loading)
+        await wait_for(pilot, lambda: total_cell(app, rk) is not None and not app.catalog.loading)
         await pilot.pause(0.2)
         before = total_cell(app, rk)
         append(path, assistant_line(2, time.time()))  # no final newline: maybe half-written
-        await wait_for(pilot, lambda: str(path) in app.loader.reader.files
-                       and app.loader.reader.files[str(path)].size > app.loader.reader.files[str(path)].offset)
+        await wait_for(pilot, lambda: str(path) in app.feed.feed.loader.reader.files
+                       and app.feed.feed.loader.reader.files[str(path)].size > app.feed.feed.loader.reader.files[str(path)].offset)
         await pilot.pause(0.3)
         assert total_cell(app, rk) == before  # an unterminated line is not consumed while it may grow
         # Pretend it stopped growing a while ago; the ~2 s tail check then reads it.
-        app.loader.reader.files[str(path)].mtime -= 60
+        app.feed.feed.loader.reader.files[str(path)].mtime -= 60
         await wait_for(pilot, lambda: total_cell(app, rk) != before, deadline=5.0)
 
 
@@ -138,18 +131,18 @@ async def test_a_settled_tail_without_newline_is_read(tmp_path):
 async def test_the_demo_fleet_appends_live(tmp_path, cache):
     fleet = Fleet(tmp_path / "fleet", now=time.time())
     fleet.write_history()
-    roots = resolve_roots(["claude", "codex"], [str(fleet.claude_dir)], [str(fleet.codex_dir)])
+    roots = resolve_roots(["claude", "codex"], {"claude": [str(fleet.claude_dir)], "codex": [str(fleet.codex_dir)]})
     app = TokdashApp(roots, prices=PriceBook(), cache=cache)
     async with app.run_test(size=(160, 45)) as pilot:
-        await wait_for(pilot, lambda: not app.loading and len(app.keys()) == len(fleet.sessions))
+        await wait_for(pilot, lambda: not app.catalog.loading and len(app.catalog.keys()) == len(fleet.sessions))
         await pilot.pause(0.2)
-        totals = {k: app.summary(k).usage.total for k in app.keys()}
+        totals = {k: app.catalog.summary(k).usage.total for k in app.catalog.keys()}
         # Make every live session due now and step once: each appends one call.
         for s in fleet.live:
             s.next_at = 0
         assert fleet.step(time.time()) == len(fleet.live)
         live = {("claude" if "claude" in str(s.path) else "codex", s.sid) for s in fleet.live}
-        await wait_for(pilot, lambda: all(app.summary(k).usage.total > totals[k] for k in live))
+        await wait_for(pilot, lambda: all(app.catalog.summary(k).usage.total > totals[k] for k in live))
 
 
 async def test_over_the_index_an_unfinished_line_waits_for_its_end(tmp_path):
@@ -157,7 +150,7 @@ async def test_over_the_index_an_unfinished_line_waits_for_its_end(tmp_path):
     app, path = live_app(tmp_path)
     rk = f"claude:{SID}"
     async with app.run_test(size=(160, 45)) as pilot:
-        await wait_for(pilot, lambda: total_cell(app, rk) is not None and not app.loading)
+        await wait_for(pilot, lambda: total_cell(app, rk) is not None and not app.catalog.loading)
         await pilot.pause(0.2)
         before = total_cell(app, rk)
         line = assistant_line(2, time.time())
@@ -167,4 +160,4 @@ async def test_over_the_index_an_unfinished_line_waits_for_its_end(tmp_path):
         assert total_cell(app, rk) == before
         append(path, line[40:])  # the rest, still without a newline: complete JSON
         await wait_for(pilot, lambda: total_cell(app, rk) != before)
-        assert app.summary(("claude", SID)).api_calls == 2
+        assert app.catalog.summary(("claude", SID)).api_calls == 2

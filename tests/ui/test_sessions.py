@@ -12,8 +12,9 @@ from tokdash.demo import Fleet
 from tokdash.ingest.discovery import resolve_roots
 from tokdash.model.pricing import PriceBook
 from tokdash.ui.app import TokdashApp
-from tokdash.ui.sessions_screen import SessionsScreen
-from tokdash.ui.sessions_table import SessionsTable
+from tokdash.ui.screens.help import HelpScreen
+from tokdash.ui.screens.sessions import SessionsScreen
+from tokdash.ui.widgets.sessions_table import SessionsTable
 
 NOW = 1_790_000_000.0
 """A frozen "now" (2026-09-21 14:13 UTC): the generated fleet's history ends here."""
@@ -25,7 +26,7 @@ def fleet_app(root: Path, **kwargs) -> tuple[TokdashApp, Fleet]:
     fleet = Fleet(root / "fleet", now=NOW)
     if not fleet.root.exists():
         fleet.write_history()
-    roots = resolve_roots(["claude", "codex"], [str(fleet.claude_dir)], [str(fleet.codex_dir)])
+    roots = resolve_roots(["claude", "codex"], {"claude": [str(fleet.claude_dir)], "codex": [str(fleet.codex_dir)]})
     app = TokdashApp(roots, clock=lambda: NOW, watch=False, background_load=False,
                      prices=PriceBook(), **kwargs)
     app.load_sync()
@@ -50,7 +51,7 @@ async def test_every_session_has_a_row_wide_and_essential_columns_narrow(fleet_d
     app, _ = fleet_app(fleet_dir)
     async with app.run_test(size=(160, 45)) as pilot:
         table = table_of(app)
-        assert table.row_count == len(app.store.sessions) == 11
+        assert table.row_count == len(app.catalog.keys()) == 11
         assert table.column_keys == [
             "status", "agent", "project", "title", "models", "turns", "tools", "input", "output",
             "cache_write", "cache_read", "total", "hit", "ctx", "cost", "burn", "last", "duration",
@@ -92,12 +93,12 @@ async def test_sort_keeps_the_cursor_on_its_session(fleet_dir):
         await pilot.press("s")  # cost
         screen = app.screen
         assert isinstance(screen, SessionsScreen)
-        costs = [app.summary(tuple(k.split(":", 1))).cost for k in table.row_keys()]
+        costs = [app.catalog.summary(tuple(k.split(":", 1))).cost for k in table.row_keys()]
         assert costs == sorted(costs, reverse=True)
         assert table.row_keys() != before
         assert table.cursor_key() == key
         await pilot.press("S")  # ascending
-        costs = [app.summary(tuple(k.split(":", 1))).cost for k in table.row_keys()]
+        costs = [app.catalog.summary(tuple(k.split(":", 1))).cost for k in table.row_keys()]
         assert costs == sorted(costs)
         assert table.cursor_key() == key
         for _ in range(4):  # total, cache hit, burn rate, back to activity
@@ -116,7 +117,7 @@ async def test_slash_filters_by_text_and_escape_clears(fleet_dir):
         keys = table.row_keys()
         assert 0 < len(keys) < 11
         for k in keys:
-            assert "gateway" in app.summary(tuple(k.split(":", 1))).project
+            assert "gateway" in app.catalog.summary(tuple(k.split(":", 1))).project
         await pilot.press("enter")
         assert app.focused is table
         assert len(table.row_keys()) == len(keys)  # Enter keeps the filter
@@ -164,7 +165,7 @@ async def test_g_groups_by_project(fleet_dir):
         await pilot.press("g")
         keys = table.row_keys()
         groups = [k for k in keys if k.startswith("group:")]
-        projects = {app.summary(k).project for k in app.store.sessions}
+        projects = {app.catalog.summary(k).project for k in app.catalog.keys()}
         assert len(groups) == len(projects)
         assert keys[0].startswith("group:")
         # Every session sits under its own project's header.
@@ -173,10 +174,10 @@ async def test_g_groups_by_project(fleet_dir):
             if k.startswith("group:"):
                 current = k.removeprefix("group:")
             else:
-                assert app.summary(tuple(k.split(":", 1))).project == current
+                assert app.catalog.summary(tuple(k.split(":", 1))).project == current
         # A group row sums its sessions' cost.
-        web = [k for k in app.store.sessions if app.summary(k).project == "/home/dev/src/web-dashboard"]
-        total = sum(app.summary(k).cost for k in web)
+        web = [k for k in app.catalog.keys() if app.catalog.summary(k).project == "/home/dev/src/web-dashboard"]
+        total = sum(app.catalog.summary(k).cost for k in web)
         assert cell(table, "group:/home/dev/src/web-dashboard", "cost") == f"${total:,.2f}"
         await pilot.press("g")
         assert not any(k.startswith("group:") for k in table.row_keys())
@@ -198,17 +199,6 @@ async def test_enter_drills_down_and_escape_comes_back(fleet_dir):
         assert table.cursor_key() == key
 
 
-async def test_enter_without_detail_screen_does_not_crash(fleet_dir, monkeypatch):
-    import sys
-
-    monkeypatch.setitem(sys.modules, "tokdash.ui.detail_screen", None)  # import fails
-    app, _ = fleet_app(fleet_dir)
-    async with app.run_test(size=(160, 45)) as pilot:
-        await pilot.press("enter")
-        await pilot.pause()
-        assert isinstance(app.screen, SessionsScreen)
-
-
 async def test_mouse_click_moves_the_cursor_and_sorts_by_header(fleet_dir):
     app, _ = fleet_app(fleet_dir)
     async with app.run_test(size=(160, 45)) as pilot:
@@ -220,7 +210,7 @@ async def test_mouse_click_moves_the_cursor_and_sorts_by_header(fleet_dir):
         x = sum(table.columns[k].get_render_width(table) for k in table.column_keys[: table.column_keys.index("cost")])
         await pilot.click(SessionsTable, offset=(x + 2, 0))
         await pilot.pause()
-        costs = [app.summary(tuple(k.split(":", 1))).cost for k in table.row_keys()]
+        costs = [app.catalog.summary(tuple(k.split(":", 1))).cost for k in table.row_keys()]
         assert costs == sorted(costs, reverse=True)
 
 
@@ -228,7 +218,7 @@ async def test_palette_finds_a_session_by_name(fleet_dir):
     app, _ = fleet_app(fleet_dir)
     async with app.run_test(size=(160, 45)) as pilot:
         table = table_of(app)
-        target = next(k for k in app.store.sessions if app.summary(k).title.startswith("Terraform"))
+        target = next(k for k in app.catalog.keys() if app.catalog.summary(k).title.startswith("Terraform"))
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"terraform split")
@@ -251,32 +241,26 @@ async def test_question_mark_opens_help(fleet_dir):
     async with app.run_test(size=(160, 45)) as pilot:
         await pilot.press("question_mark")
         await pilot.pause()
-        try:
-            from tokdash.ui.help_screen import HelpScreen
-        except ImportError:
-            assert any("lower bounds" in n.message for n in app._notifications)
-        else:
-            assert isinstance(app.screen, HelpScreen)
+        assert isinstance(app.screen, HelpScreen)
 
 
 async def test_heavy_session_is_red_with_a_badge_and_hit_is_coloured(fleet_dir):
     app, _ = fleet_app(fleet_dir)
     async with app.run_test(size=(160, 45)):
         table = table_of(app)
-        screen = app.screen
-        runaway = next(k for k in app.store.sessions if app.summary(k).project.endswith("monorepo"))
+        runaway = next(k for k in app.catalog.keys() if app.catalog.summary(k).project.endswith("monorepo"))
         rk = f"{runaway[0]}:{runaway[1]}"
-        reasons = {t.threshold for t in screen.facts[runaway].heavy}
+        reasons = {t.threshold for t in app.catalog.row(runaway).heavy}
         assert reasons == {"tokens", "context", "rate"}
-        assert {t.threshold for t in app.heavy(runaway)} == reasons
+        assert {t.threshold for t in app.catalog.row(runaway).heavy} == reasons
         spec = table.spec(rk)
         assert spec["status"][0] == ("▲", "badge")
         assert all(style == "heavy" for c, cell_spec in spec.items() if c != "status" for _t, style in cell_spec)
         # A healthy working session is not heavy, and its hit rate is green.
-        calm = next(k for k in app.store.sessions if app.summary(k).title.startswith("Fix the flaky"))
-        assert not screen.facts[calm].heavy
+        calm = next(k for k in app.catalog.keys() if app.catalog.summary(k).title.startswith("Fix the flaky"))
+        assert not app.catalog.row(calm).heavy
         assert table.spec(f"{calm[0]}:{calm[1]}")["hit"][0][1] == "ok"
-        poor = next(k for k in app.store.sessions if app.summary(k).title.startswith("Upgrade React"))
+        poor = next(k for k in app.catalog.keys() if app.catalog.summary(k).title.startswith("Upgrade React"))
         assert table.spec(f"{poor[0]}:{poor[1]}")["hit"][0][1] == "bad"
         # The styles come from the theme: the "ok" colour is the theme's success text colour.
         ok = table.styles_map["ok"].color
@@ -286,7 +270,7 @@ async def test_heavy_session_is_red_with_a_badge_and_hit_is_coloured(fleet_dir):
 async def test_header_counts_working_and_spend(fleet_dir):
     app, _ = fleet_app(fleet_dir)
     async with app.run_test(size=(160, 45)):
-        from tokdash.ui.header import HeaderStrip
+        from tokdash.ui.widgets.header import HeaderStrip
 
         header = app.screen.query_one(HeaderStrip)
         text = header._text.plain
@@ -304,16 +288,18 @@ async def test_idle_tick_redraws_nothing(fleet_dir):
         writes = []
         original = table.update_cell
         table.update_cell = lambda *a, **k: (writes.append(a[:2]), original(*a, **k))
-        screen = app.screen
-        screen._tick()
+        rows = app.catalog.fleet.rows
+        app._advance()
+        await pilot.pause()
         assert writes == []  # frozen clock: nothing is due, nothing is written
         now[0] += 1.0
-        due = {f"{k[0]}:{k[1]}" for k, f in screen.facts.items() if f.due <= now[0]}
-        screen._tick()
+        due = {f"{k[0]}:{k[1]}" for k, r in rows.items() if r.due <= now[0]}
+        app._advance()
+        await pilot.pause()
         # One second later only time-dependent cells of the sessions due change.
         assert writes and {c for _r, c in writes} <= {"last", "burn", "status"}
         assert {r for r, _c in writes} <= due
-        assert len(due) < len(screen.facts)
+        assert len(due) < len(rows)
 
 
 def write_claude(root: Path, cwd: str, prompt: str, sid: str = "11111111-2222-4333-8444-555555555555") -> Path:
@@ -342,7 +328,7 @@ async def test_transcript_text_is_shown_literally_never_as_markup_or_escapes(tmp
     claude = tmp_path / "claude"
     # The project column shows the cwd's last component: a "[/]" there would split the path.
     write_claude(claude, "/work/[b]x\x1b[31m\x07", "[bold red]boom[/] \x1b[2J\x1b]0;title\x07 hi")
-    roots = resolve_roots(["claude"], [str(claude)], None)
+    roots = resolve_roots(["claude"], {"claude": [str(claude)]})
     app = TokdashApp(roots, clock=lambda: NOW, watch=False, background_load=False, prices=PriceBook())
     app.load_sync()
     async with app.run_test(size=(160, 45)) as pilot:
@@ -375,11 +361,11 @@ async def test_empty_state_says_where_it_looked(tmp_path):
     claude = tmp_path / "nothing-claude"
     codex = tmp_path / "nothing-codex"
     claude.mkdir()
-    roots = resolve_roots(["claude", "codex"], [str(claude)], [str(codex)])
+    roots = resolve_roots(["claude", "codex"], {"claude": [str(claude)], "codex": [str(codex)]})
     app = TokdashApp(roots, clock=lambda: NOW, watch=False, prices=PriceBook())
     async with app.run_test(size=(100, 30)) as pilot:
         deadline = time.monotonic() + 5
-        while app.loading and time.monotonic() < deadline:
+        while app.catalog.loading and time.monotonic() < deadline:
             await pilot.pause(0.02)
         await pilot.pause()
         from textual.widgets import Static
@@ -399,7 +385,7 @@ async def test_a_broken_price_config_is_a_notification_not_a_crash(tmp_path, mon
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     claude = tmp_path / "claude"
     write_claude(claude, "/work/p", "hello")
-    roots = resolve_roots(["claude"], [str(claude)], None)
+    roots = resolve_roots(["claude"], {"claude": [str(claude)]})
     app = TokdashApp(roots, clock=lambda: NOW, watch=False, background_load=False)
     app.load_sync()
     async with app.run_test(size=(120, 30)) as pilot:
@@ -444,6 +430,7 @@ def test_demo_runs_the_real_app_over_a_temporary_fleet_and_cleans_up(monkeypatch
     from argparse import Namespace
 
     from tokdash.ui import app as app_module
+    from tokdash.ui import launch
 
     seen = {}
 
@@ -454,7 +441,7 @@ def test_demo_runs_the_real_app_over_a_temporary_fleet_and_cleans_up(monkeypatch
         return None
 
     monkeypatch.setattr(app_module.TokdashApp, "run", fake_run)
-    status = app_module.run(Namespace(claude_dir=None, codex_dir=None, agent="all", demo=True))
+    status = launch.run(Namespace(claude_dir=None, codex_dir=None, agent="all", demo=True))
     assert status == 0
     assert seen["sessions_on_disk"] >= 8
     assert not seen["claude"].exists()  # the temporary folder is removed on exit
@@ -465,11 +452,11 @@ async def test_header_notices_unpriced_models_and_unreadable_lines(tmp_path):
     path = write_claude(claude, "/work/p", "hello")
     text = path.read_text().replace("claude-sonnet-4-5-20250929", "acme-[b]secret[/b]-model")
     path.write_text(text + '{"type":"assistant","usage":{"broken\n')
-    roots = resolve_roots(["claude"], [str(claude)], None)
+    roots = resolve_roots(["claude"], {"claude": [str(claude)]})
     app = TokdashApp(roots, clock=lambda: NOW, watch=False, background_load=False, prices=PriceBook())
     app.load_sync()
     async with app.run_test(size=(160, 45)):
-        from tokdash.ui.header import HeaderStrip
+        from tokdash.ui.widgets.header import HeaderStrip
 
         header = app.screen.query_one(HeaderStrip)._text.plain
         assert "unpriced: acme-[b]secret[/b]-model" in header

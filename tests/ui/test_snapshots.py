@@ -43,7 +43,7 @@ def fleet_app(root) -> TokdashApp:
     fleet = Fleet(root / "fleet", now=NOW)
     if not fleet.root.exists():
         fleet.write_history()
-    roots = resolve_roots(["claude", "codex"], [str(fleet.claude_dir)], [str(fleet.codex_dir)])
+    roots = resolve_roots(["claude", "codex"], {"claude": [str(fleet.claude_dir)], "codex": [str(fleet.codex_dir)]})
     app = TokdashApp(roots, clock=lambda: NOW, watch=False, background_load=False, prices=PriceBook())
     app.load_sync()
     return app
@@ -71,7 +71,7 @@ def test_sessions_filtered_narrow(snap_compare, fleet_dir):
 
 def test_empty_state(snap_compare):
     """No transcripts: where tokdash looked and how to point it elsewhere."""
-    roots = resolve_roots(["claude", "codex"], ["/nonexistent/claude"], ["/nonexistent/codex"])
+    roots = resolve_roots(["claude", "codex"], {"claude": ["/nonexistent/claude"], "codex": ["/nonexistent/codex"]})
     app = TokdashApp(roots, clock=lambda: NOW, watch=False, background_load=False, prices=PriceBook())
     app.load_sync()
     assert snap_compare(app, terminal_size=(100, 30))

@@ -1,96 +1,99 @@
-"""Messages between tokdash's workers, the app and its screens: facts, in the past tense.
+"""Messages between tokdash's feed, the app and its screens: facts, in the past tense.
 
-Workers read and parse off the UI thread and post :class:`BatchesRead` to the app;
-the app, the single writer, merges the batches into the store and posts
-:class:`SessionsChanged` to every screen on the stack. The index thread reports
-progress and notices (:class:`IndexProgressed`, :class:`IndexWarned`) the same way.
+The feed's thread posts :class:`FeedUpdated` to the app; the app, the single writer
+of the catalog, applies it and posts :class:`CatalogChanged` to every screen on the
+stack. Screens never call the app: they navigate by posting :class:`SessionChosen`,
+:class:`HistoryRequested`, :class:`HelpRequested` and friends, which bubble up to it.
 """
 
 from __future__ import annotations
 
 from textual.message import Message
 
-from tokdash.model.records import Batch
+from tokdash.ingest.catalog import Changes
+from tokdash.ingest.feed_update import FeedUpdate
+from tokdash.model.history import HistoryRow
 from tokdash.model.store import SessionKey
 
 
-class BatchesRead(Message):
-    """Transcript files were read off the UI thread; their batches wait to be merged.
+class FeedUpdated(Message):
+    """The feed learnt something (on its own thread); the app applies it to the catalog.
 
-    Consecutive messages coalesce (``can_replace``) by *merging* their batch lists,
-    never by dropping one: when the UI falls behind it merges one bigger batch
-    instead of many small ones, and no record is lost.
+    Consecutive messages coalesce (``can_replace``) by *chaining* their updates
+    (``FeedUpdate.then``), never by dropping one: when the UI falls behind it applies
+    one bigger update instead of many small ones, and nothing is lost.
     """
 
-    def __init__(self, batches: list[tuple[str, Batch]], *, files_done: int = 0, files_total: int = 0) -> None:
+    def __init__(self, update: FeedUpdate) -> None:
         super().__init__()
-        self.batches = batches
-        """(agent, batch) pairs, in the order they were read."""
-        self.files_done = files_done
-        """Initial load: files read so far (0 for live re-reads)."""
-        self.files_total = files_total
-        """Initial load: files discovered (0 for live re-reads)."""
+        self.update = update
 
     def can_replace(self, message: Message) -> bool:
-        """Let the next ``BatchesRead`` supersede this one, carrying this one's batches first."""
-        if isinstance(message, BatchesRead):
-            message.batches[:0] = self.batches
-            if not message.files_total:
-                message.files_done, message.files_total = self.files_done, self.files_total
+        """Let the next ``FeedUpdated`` supersede this one, carrying this one's data first."""
+        if isinstance(message, FeedUpdated):
+            message.update = self.update.then(message.update)
             return True
         return False
 
 
-class HistoryLoaded(Message):
-    """The initial load of every discovered transcript finished."""
-
-    def __init__(self, files: int, seconds: float) -> None:
-        super().__init__()
-        self.files = files
-        """Files read."""
-        self.seconds = seconds
-        """Wall time of the load."""
-
-
-class SessionsChanged(Message, bubble=False):
-    """Sessions in the store changed (new records merged, or new sessions appeared).
-
-    Posted by the app to every screen on the stack after each merge. Consecutive
-    messages coalesce by uniting their keys, so a busy screen refreshes once.
-    """
-
-    def __init__(self, keys: frozenset[SessionKey]) -> None:
-        super().__init__()
-        self.keys = keys
-        """The (agent, session_id) of every session whose summary may differ now."""
-
-    def can_replace(self, message: Message) -> bool:
-        """Let the next ``SessionsChanged`` supersede this one, with both messages' keys."""
-        if isinstance(message, SessionsChanged):
-            message.keys = message.keys | self.keys
-            return True
-        return False
-
-
-class IndexProgressed(Message):
-    """The index thread is reading transcript files (a first build, or many new bytes)."""
-
-    def __init__(self, done: int, total: int) -> None:
-        super().__init__()
-        self.done = done
-        """Files read so far."""
-        self.total = total
-        """Files to read."""
-
-    def can_replace(self, message: Message) -> bool:
-        """Only the newest progress matters."""
-        return isinstance(message, IndexProgressed)
-
-
-class IndexWarned(Message):
-    """The index had something to say (busy, could not save, moved a damaged file aside)."""
+class FeedWarned(Message):
+    """The feed had something to say (the index is busy, could not save, was damaged...)."""
 
     def __init__(self, text: str) -> None:
         super().__init__()
         self.text = text
         """One line, for a notification."""
+
+
+class CatalogChanged(Message, bubble=False):
+    """The catalog changed: sessions' data, rows (status, burn, heavy, ages) or the loading state.
+
+    Posted by the app to every screen on the stack. Consecutive messages coalesce by
+    uniting what they changed, so a busy screen refreshes once.
+    """
+
+    def __init__(self, changes: Changes) -> None:
+        super().__init__()
+        self.changes = changes
+
+    def can_replace(self, message: Message) -> bool:
+        """Let the next ``CatalogChanged`` supersede this one, with both messages' changes."""
+        if isinstance(message, CatalogChanged):
+            message.changes = self.changes | message.changes
+            return True
+        return False
+
+
+class SessionChosen(Message):
+    """The user picked a session to drill into (Enter on a row)."""
+
+    def __init__(self, key: SessionKey) -> None:
+        super().__init__()
+        self.key = key
+
+
+class SessionPicked(Message):
+    """The user picked a session in the command palette: put the sessions table's cursor on it."""
+
+    def __init__(self, key: SessionKey) -> None:
+        super().__init__()
+        self.key = key
+
+
+class HistoryRequested(Message):
+    """The user asked for the History screen."""
+
+
+class HelpRequested(Message):
+    """The user asked for the help screen."""
+
+
+class HistoryDrilled(Message):
+    """Enter on a day, a project or a model of the History screen: list the sessions behind it."""
+
+    def __init__(self, title: str, subtitle: str, rows: list[tuple[SessionKey, HistoryRow]]) -> None:
+        super().__init__()
+        self.title = title
+        self.subtitle = subtitle
+        self.rows = rows
+        """(session, its share of the chosen day, project or model), costliest first."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
@@ -11,18 +10,17 @@ from textual.fuzzy import FuzzySearch
 from textual.markup import escape
 from textual.style import Style
 
-from tokdash.report import fmt_cost
-from tokdash.ui.sessions_table import plain
-
-if TYPE_CHECKING:
-    from tokdash.model.session import SessionSummary
+from tokdash.format import clean, fmt_cost
+from tokdash.ingest.catalog import CatalogView
+from tokdash.model.session import SessionSummary
+from tokdash.ui.messages import SessionPicked
 
 DISCOVER_LIMIT = 12
 """Sessions offered before anything is typed: the most recently active."""
 
 
 def _candidate(s: SessionSummary) -> str:
-    return f"{plain(s.project_name)} · {plain(s.title) or s.session_id[:8]}"
+    return f"{clean(s.project_name)} · {clean(s.title) or s.session_id[:8]}"
 
 
 class SessionsProvider(Provider):
@@ -32,24 +30,24 @@ class SessionsProvider(Provider):
     parses a ``str`` hit as markup, and titles come from transcripts).
     """
 
-    def _jump(self, key) -> None:
-        from tokdash.ui.sessions_screen import SessionsScreen
+    @property
+    def catalog(self) -> CatalogView:
+        """The catalog of the screen the palette was opened on."""
+        return self.screen.catalog  # type: ignore[attr-defined]
 
-        for screen in self.app.screen_stack:
-            if isinstance(screen, SessionsScreen):
-                screen.jump_to(key)
-                return
+    def _jump(self, key) -> None:
+        self.app.post_message(SessionPicked(key))
 
     def _help(self, s: SessionSummary) -> str:
-        return escape(f"{s.agent} · {plain(s.session_id)} · {fmt_cost(s.cost, s.cost_partial)}")
+        return escape(f"{s.agent} · {clean(s.session_id)} · {fmt_cost(s.cost, s.cost_partial)}")
 
     async def search(self, query: str) -> Hits:
         """Fuzzy-match every session's "project · title" (and its id) against ``query``."""
-        app = self.app
+        catalog = self.catalog
         fuzzy = FuzzySearch()
         style = self.match_style or Style(reverse=True)
-        for key in app.keys():
-            s = app.summary(key)
+        for key in catalog.keys():
+            s = catalog.summary(key)
             candidate = _candidate(s)
             score, offsets = fuzzy.match(query, candidate)
             if not score and query.lower() in s.session_id.lower():
@@ -63,8 +61,8 @@ class SessionsProvider(Provider):
 
     async def discover(self) -> Hits:
         """The most recently active sessions."""
-        app = self.app
-        summaries = sorted((app.summary(k) for k in app.keys()),
+        catalog = self.catalog
+        summaries = sorted((catalog.summary(k) for k in catalog.keys()),
                            key=lambda s: -(s.last_activity or 0.0))[:DISCOVER_LIMIT]
         for s in summaries:
             candidate = _candidate(s)

@@ -8,13 +8,9 @@ from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
-from tokdash.model.activity import FleetStats
-from tokdash.report import fmt_tokens
-from tokdash.ui.sessions_table import plain
-
-HONESTY = "in/out can be lower bounds (cache exact) · costs are estimates from a public price table"
-"""What every figure on screen is worth; the help screen says it at length."""
-HONESTY_SHORT = "in/out ≤ real · costs estimated"
+from tokdash.format import clean, fmt_money, fmt_tokens
+from tokdash.model.fleet import FleetStats
+from tokdash.ui.texts import HEADER_HONESTY, HEADER_HONESTY_SHORT
 
 
 @dataclass(slots=True)
@@ -31,16 +27,8 @@ class HeaderState:
     """(files read, files found) while the initial load runs."""
     note: str | None = None
     """What the initial load is doing, when it says more than "loading transcripts"."""
-    archived: int = 0
-    """Sessions whose transcripts are gone (kept by the index)."""
     shown: int = 0
     """Rows of sessions shown (after filters)."""
-
-
-def _money(cost: float) -> str:
-    if cost >= 100:
-        return f"${cost:,.0f}"
-    return f"${cost:,.2f}"
 
 
 class HeaderStrip(Static):
@@ -89,14 +77,14 @@ class HeaderStrip(Static):
         line1.append("● " if s.working else "○ ", style=st("working") if s.working else st("muted"))
         line1.append(f"{s.working} working", style=st("bold"))
         line1.append(f" of {s.sessions}", style=st("muted"))
-        if state.archived:
-            line1.append(f" ({state.archived} archived)", style=st("muted"))
+        if s.archived:
+            line1.append(f" ({s.archived} archived)", style=st("muted"))
         hour = "last hour" if wide else "1h"
         parts = [
-            (hour, f"{fmt_tokens(s.hour_tokens)} tok {_money(s.hour_cost)}" if wide
-             else f"{fmt_tokens(s.hour_tokens)} {_money(s.hour_cost)}"),
-            ("today", f"{fmt_tokens(s.today_tokens)} tok {_money(s.today_cost)}" if wide
-             else f"{fmt_tokens(s.today_tokens)} {_money(s.today_cost)}"),
+            (hour, f"{fmt_tokens(s.hour_tokens)} tok {fmt_money(s.hour_cost)}" if wide
+             else f"{fmt_tokens(s.hour_tokens)} {fmt_money(s.hour_cost)}"),
+            ("today", f"{fmt_tokens(s.today_tokens)} tok {fmt_money(s.today_cost)}" if wide
+             else f"{fmt_tokens(s.today_tokens)} {fmt_money(s.today_cost)}"),
         ]
         for label, value in parts:
             line1.append_text(sep)
@@ -104,7 +92,7 @@ class HeaderStrip(Static):
             line1.append(value)
         burn = Text(no_wrap=True)
         burn.append("burn ", style=st("muted"))
-        burn.append(f"{fmt_tokens(int(s.burn.tokens_per_min))} tok/min {_money(s.burn.usd_per_hour)}/h",
+        burn.append(f"{fmt_tokens(int(s.burn.tokens_per_min))} tok/min {fmt_money(s.burn.usd_per_hour)}/h",
                     style=st("warn") if s.burn.usd_per_hour else None)
         if wide or line1.cell_len + 3 + burn.cell_len <= width:
             line1.append_text(sep)
@@ -123,10 +111,10 @@ class HeaderStrip(Static):
             line2.append(" · only working", style=st("accent"))
         if state.filter_text:
             line2.append(" · filter ", style=st("muted"))
-            line2.append(f"“{plain(state.filter_text)}”", style=st("accent"))
+            line2.append(f"“{clean(state.filter_text)}”", style=st("accent"))
         if state.filter_text or state.only_working:
             line2.append(f" · {state.shown} shown", style=st("muted"))
-        honesty = HONESTY if wide else HONESTY_SHORT
+        honesty = HEADER_HONESTY if wide else HEADER_HONESTY_SHORT
         room = width - 1 - line2.cell_len
         if room >= len(honesty) + 3:
             line2.append(" " * (room - len(honesty)))
@@ -147,7 +135,7 @@ class HeaderStrip(Static):
             if notices:
                 notices.append(" · ", style=st("muted"))
             notices.append("⚠ unpriced: ", style=st("warn"))
-            notices.append(", ".join(plain(m) for m in s.unpriced_models))
+            notices.append(", ".join(clean(m) for m in s.unpriced_models))
             notices.append(" (their cost is not counted; totals marked +)", style=st("muted"))
         if s.bad_lines:
             if notices:

@@ -10,14 +10,11 @@ re-measures a whole column when shrinking text is written with
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rich.style import Style
 from rich.text import Text
-from textual.app import App
-from textual.color import Color
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
@@ -27,21 +24,6 @@ CellSpec = tuple[Segment, ...]
 """What one cell shows, as comparable plain data."""
 RowSpec = dict[str, CellSpec]
 """Column key -> cell spec, for every column (shown or not)."""
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
-_SPACES = re.compile(r"[\t\n\r\u2028\u2029]+")
-
-
-def plain(text: str | None) -> str:
-    """Untrusted transcript text made safe to show on one line.
-
-    Control characters (an ESC starting a terminal sequence, bidi overrides,
-    zero-width marks) are removed and line breaks become spaces. The result still
-    goes into a ``Text`` as plain text, never as markup, so ``[bold]`` stays literal.
-    """
-    if not text:
-        return ""
-    return _CONTROL.sub("", _SPACES.sub(" ", text)).strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,43 +84,6 @@ def columns_for(width: int) -> list[tuple[Column, int]]:
     flex_count = sum(1 for c in shown if not c.width) or 1
     flex = max(MIN_FLEX, (width - fixed) // flex_count - 1)
     return [(c, c.width or flex) for c in shown]
-
-
-def theme_styles(app: App) -> dict[str, Style]:
-    """Semantic style names -> Rich styles taken from the app's current theme (no hex in code)."""
-    variables = app.get_css_variables()
-    background = Color.parse(variables.get("background", "#000000"))
-
-    def color(name: str, fallback: str) -> str:
-        try:
-            c = Color.parse(variables.get(name, fallback))
-        except Exception:  # a theme value like "auto 60%" is not a colour on its own
-            c = Color.parse(fallback)
-        if c.a < 1:
-            c = background.blend(c.with_alpha(1.0), c.a)
-        return c.hex6
-
-    ok = color("text-success", "green")
-    warn = color("text-warning", "yellow")
-    bad = color("text-error", "red")
-    error = color("error", "red")
-    accent = color("text-primary", "blue")
-    return {
-        "": Style(),
-        "muted": Style(dim=True),
-        "bold": Style(bold=True),
-        "ok": Style(color=ok),
-        "warn": Style(color=warn),
-        "bad": Style(color=bad),
-        "working": Style(color=ok, bold=True),
-        "idle": Style(color=warn),
-        "done": Style(dim=True),
-        "heavy": Style(color=bad, bold=True),
-        "badge": Style(color=error, reverse=True, bold=True),
-        "group": Style(color=accent, bold=True),
-        "archived": Style(color=color("foreground-muted", "grey50"), italic=True),
-        "accent": Style(color=accent),
-    }
 
 
 class RowText(Text):

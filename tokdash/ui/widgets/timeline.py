@@ -19,7 +19,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from tokdash.model.costs import CallPoint
-from tokdash.report import fmt_cost, fmt_tokens
+from tokdash.format import fmt_clock, fmt_cost, fmt_tokens
 
 _BLOCKS = " ▁▂▃▄▅▆▇█"
 _GUTTER = 8
@@ -162,7 +162,7 @@ class Timeline(Widget):
         """Start and end times under the plot, then what the colours and marks mean."""
         first, last = self._calls[0].timestamp, self._calls[-1].timestamp
         with_day = bool(first and last) and datetime.fromtimestamp(first).date() != datetime.fromtimestamp(last).date()
-        start, end = _clock(first, with_day), _clock(last, with_day)
+        start, end = fmt_clock(first, with_day), fmt_clock(last, with_day)
         line = Text(" " * _GUTTER)
         line.append(start, style=axis)
         if len(self._calls) > 1:
@@ -181,10 +181,3 @@ class Timeline(Widget):
             legend.append("  ▲", style=mark)
             legend.append(" compaction", style=axis)
         return Text("\n").join([line, legend])
-
-
-def _clock(ts: float, with_day: bool = False) -> str:
-    """Local HH:MM of a call; with the month and day when the session spans several days."""
-    if not ts:
-        return "--:--"
-    return datetime.fromtimestamp(ts).strftime("%m-%d %H:%M" if with_day else "%H:%M")
