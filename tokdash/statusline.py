@@ -9,7 +9,6 @@ sessions working now and what today cost.
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -18,12 +17,8 @@ import orjson
 from tokdash.ingest.reader import Reader
 from tokdash.model.session import SessionSummary, summarize
 from tokdash.model.store import Store
-from tokdash.report import fmt_cost, fmt_rate, fmt_tokens
+from tokdash.format import fmt_cost, fmt_rate, fmt_tokens
 from tokdash.sources import SOURCES
-
-WORKING_SECONDS = 120.0
-"""A session whose last activity is this recent counts as working."""
-
 
 def parse_hook_input(raw: bytes) -> dict | None:
     """The JSON Claude Code pipes to a status-line command; None if absent or not JSON."""
@@ -37,20 +32,31 @@ def parse_hook_input(raw: bytes) -> dict | None:
     return obj if isinstance(obj, dict) else None
 
 
+def source_of(transcript: Path):
+    """The agent CLI whose transcript ``transcript`` is (the first source that claims it), or None."""
+    return next((source for source in SOURCES.values() if source.claims(transcript)), None)
+
+
 def session_files(transcript: Path) -> list[Path]:
-    """The main transcript and its 2.1.x sub-agent files (``<stem>/subagents/agent-*.jsonl``)."""
-    return SOURCES["claude"].session_files(transcript)
+    """Every file of the session whose main transcript is ``transcript`` (its sub-agents' too)."""
+    source = source_of(transcript)
+    return source.session_files(transcript) if source is not None else [transcript]
 
 
 def session_summary(transcript: Path, prices) -> SessionSummary | None:
-    """Read one Claude Code session (main file and sub-agents) and summarize it."""
-    source = SOURCES["claude"]
+    """Read one session (main file and sub-agents) and summarize it; None when there is none."""
+    source = source_of(transcript)
+    if source is None:
+        return None
     reader, store = Reader(), Store()
-    for path in session_files(transcript):
+    sid = None
+    for path in source.session_files(transcript):
         batch = reader.read(path, source, finalize=True)
         if batch is not None:
-            store.add_batch(batch, "claude")
-    session = store.sessions.get(("claude", transcript.stem))
+            store.add_batch(batch, source.name)
+        if path == transcript and str(path) in reader.files:
+            sid = reader.files[str(path)].ctx.session_id  # the session the main file belongs to
+    session = store.sessions.get((source.name, sid)) if sid is not None else None
     return summarize(session, prices) if session is not None else None
 
 
@@ -67,11 +73,10 @@ def session_line(s: SessionSummary) -> str:
     return " · ".join(parts)
 
 
-def fleet_line(summaries: list[SessionSummary], today_facts, now: float | None = None) -> str:
-    """``2 working · today 14.2M tok $9.87``: sessions active in the last two minutes, and the
-    calls made since local midnight (``today_facts``: history facts from midnight on)."""
-    now = time.time() if now is None else now
-    working = sum(1 for s in summaries if s.last_activity and now - s.last_activity <= WORKING_SECONDS)
+def fleet_line(working: int, today_facts) -> str:
+    """``2 working · today 14.2M tok $9.87``: sessions working now (the fleet's status, as the
+    dashboard shows it), and the calls made since local midnight (``today_facts``: history
+    facts from midnight on)."""
     tokens = sum(f.usage.total for f in today_facts)
     cost = sum(f.cost_pico for f in today_facts) / 1e12
     partial = any(f.unpriced_calls for f in today_facts)

@@ -1,0 +1,95 @@
+"""Entry point: the live dashboard by default, plus non-interactive commands.
+
+Every ``--<agent>-dir`` flag and the ``--agent`` choices are generated from the
+registry of agent CLIs (``tokdash.sources.SOURCES``). Each command lives in a
+module of its own and imports what it needs when it runs, so a report never pays
+for importing the dashboard.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tokdash import __version__
+from tokdash.cli.common import CliError, Parser, add_cache_flag, add_dir_flags, add_source_flags, agent_dirs
+from tokdash.cli.reports import HISTORY_REPORTS
+
+__all__ = ["CliError", "build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line."""
+    parser = Parser(prog="tokdash", description="Watch what your AI coding agents spend, live, per session.")
+    parser.add_argument("--version", action="version", version=f"tokdash {__version__}")
+    add_source_flags(parser, sub=False)
+    parser.add_argument("--demo", action="store_true", help="run the dashboard over a generated, live fleet")
+    add_cache_flag(parser, sub=False)
+    sub = parser.add_subparsers(dest="command", parser_class=Parser)
+    report = sub.add_parser("report", help="non-interactive reports for people and scripts")
+    rsub = report.add_subparsers(dest="report", parser_class=Parser, required=True)
+    sessions = rsub.add_parser("sessions", help="one row per session")
+    add_source_flags(sessions)
+    sessions.add_argument("--json", action="store_true", help='JSON: {"sessions": [...], "totals": {...}}')
+    sessions.add_argument("--since", metavar="DATE", help="only sessions active on or after DATE (local)")
+    sessions.add_argument("--until", metavar="DATE", help="only sessions active on or before DATE (local)")
+    sessions.add_argument("--project", metavar="TEXT", help="only sessions whose project path contains TEXT")
+    add_cache_flag(sessions)
+    for name, what in HISTORY_REPORTS.items():
+        hist = rsub.add_parser(name, help=what)
+        add_source_flags(hist)
+        hist.add_argument("--json", action="store_true", help='JSON: {"rows": [...], "totals": {...}}')
+        hist.add_argument("--since", metavar="DATE", help="only calls on or after DATE")
+        hist.add_argument("--until", metavar="DATE", help="only calls on or before DATE (the whole day)")
+        hist.add_argument("--project", metavar="TEXT", help="only sessions whose project path contains TEXT")
+        hist.add_argument("--tz", metavar="ZONE",
+                          help="IANA time zone for days, weeks (Monday first) and months, and for DATE "
+                               "(default: this machine's local time)")
+        add_cache_flag(hist)
+    status = sub.add_parser("statusline", help="one line for Claude Code's status line, tmux or a prompt")
+    add_source_flags(status)
+    add_cache_flag(status)
+    index = sub.add_parser("index", help="the persistent index of what tokdash has read (status by default)")
+    add_dir_flags(index, defaults=False)
+    action = index.add_mutually_exclusive_group()
+    action.add_argument("--rebuild", action="store_true",
+                        help="re-read every transcript from zero (history of deleted transcripts is kept)")
+    action.add_argument("--forget", action="append", metavar="PATH",
+                        help="drop a transcript file, or every file under a folder, from the index for good "
+                             "(repeatable)")
+    index.add_argument("--json", action="store_true", help="status as JSON")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console script entry point."""
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command == "report":
+            from tokdash.cli.reports import run_report_history, run_report_sessions
+
+            return run_report_sessions(args) if args.report == "sessions" else run_report_history(args)
+        if args.command == "index":
+            from tokdash.cli.index import run_index
+
+            return run_index(args)
+        if args.command == "statusline":
+            from tokdash.cli.statusline import run_statusline
+
+            return run_statusline(args)
+        from tokdash.ui.launch import run
+
+        return run(args, agent_dirs(args))
+    except CliError as exc:
+        print(str(exc), file=sys.stderr)
+        return exc.status
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
