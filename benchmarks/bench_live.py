@@ -90,7 +90,7 @@ async def measure(args: argparse.Namespace, tmp: Path) -> None:
     if args.corpus:
         claude_dirs.append(str(Path(args.corpus) / "claude"))
         codex_dirs.append(str(Path(args.corpus) / "codex"))
-    roots = resolve_roots(["claude", "codex"], claude_dirs, codex_dirs)
+    roots = resolve_roots(["claude", "codex"], {"claude": claude_dirs, "codex": codex_dirs})
     target = next(s for s in fleet.live if s.plan.agent == "claude")
     rk = f"claude:{target.sid}"
 

@@ -50,7 +50,7 @@ async def child(args: argparse.Namespace) -> None:
     from tokdash.ui.app import TokdashApp
     from tokdash.ui.sessions_table import SessionsTable
 
-    roots = resolve_roots(["claude", "codex"], [args.claude], [args.codex])
+    roots = resolve_roots(["claude", "codex"], {"claude": [args.claude], "codex": [args.codex]})
     roots.by_agent = {a: [Path(os.path.abspath(p)) for p in ps] for a, ps in roots.by_agent.items()}
     kwargs = {}
     if "cache" in inspect.signature(TokdashApp).parameters:  # earlier versions had no index
