@@ -14,13 +14,8 @@ from datetime import UTC, datetime
 import pytest
 
 from tokdash.model import pricing
-from tokdash.model.pricing import (
-    ModelPrice,
-    PriceBook,
-    PriceConfigError,
-    default_config_path,
-    load_config_prices,
-)
+from tokdash.model.pricing import ModelPrice, PriceBook
+from tokdash.model.config import PriceConfigError, default_config_path, load_config_prices
 from tokdash.model.records import Usage
 
 M = 1_000_000

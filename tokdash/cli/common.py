@@ -124,7 +124,8 @@ def roots_for(agents: list[str], args):
 
 def price_book():
     """The bundled price table with the config file's overrides; a broken config is a CliError."""
-    from tokdash.model.pricing import PriceBook, PriceConfigError, default_config_path, load_config_prices
+    from tokdash.model.pricing import PriceBook
+    from tokdash.model.config import PriceConfigError, default_config_path, load_config_prices
 
     try:
         return PriceBook(load_config_prices(default_config_path()))
@@ -136,7 +137,7 @@ def open_sessions(args):
     """Every session for a report, by the one policy: the index (one for every agent's roots,
     filtered to ``--agent``), or memory with ``--no-cache`` or when the index is unusable."""
     from tokdash.ingest.catalog import open_catalog
-    from tokdash.model.pricing import PriceConfigError, default_config_path
+    from tokdash.model.config import PriceConfigError, default_config_path
 
     roots = roots_for(agents_of(args.agent), args)
     if roots.problems:

@@ -16,7 +16,7 @@ def run_index(args) -> int:
     from tokdash.format import clean
     from tokdash.ingest.discovery import discover
     from tokdash.ingest.index import Index, IndexUnavailable, IndexUsageError
-    from tokdash.model.pricing import PriceConfigError, default_config_path
+    from tokdash.model.config import PriceConfigError, default_config_path
 
     roots = roots_for(list(SOURCES), args)
     index = Index.for_roots(roots, config_path=default_config_path(), warn=warn)

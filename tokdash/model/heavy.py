@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import math
 import pathlib
-import tomllib
 from dataclasses import dataclass
 
 from tokdash.format import fmt_tokens_short
+from tokdash.model.config import ConfigError, read_config
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +91,7 @@ def heavy_reasons(
     return tuple(out)
 
 
-class HeavyConfigError(ValueError):
+class HeavyConfigError(ConfigError):
     """The ``[heavy]`` table of the config file is wrong; the message names the file."""
 
 
@@ -109,13 +109,7 @@ def load_heavy_config(path: pathlib.Path) -> HeavyThresholds:
 
     Raises :class:`HeavyConfigError` on an unreadable file or a bad value.
     """
-    try:
-        with open(path, "rb") as fp:
-            data = tomllib.load(fp)
-    except FileNotFoundError:
-        return HeavyThresholds()
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
-        raise HeavyConfigError(" ".join(f"{path}: {exc}".split())) from exc
+    data = read_config(path, HeavyConfigError)
     table = data.get("heavy", {})
     if not isinstance(table, dict):
         raise HeavyConfigError(f"{path}: [heavy] must be a table")

@@ -19,12 +19,7 @@ Rules (see ``transcript-formats.md`` §4):
 from __future__ import annotations
 
 import functools
-import math
-import os
-import pathlib
 import re
-import sys
-import tomllib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -36,14 +31,7 @@ if TYPE_CHECKING:  # genai_prices is imported lazily: loading its table takes ~0
     from genai_prices.data_snapshot import DataSnapshot
     from genai_prices.types import ModelInfo, Provider
 
-__all__ = [
-    "SYNTHETIC_MODEL",
-    "ModelPrice",
-    "PriceBook",
-    "PriceConfigError",
-    "default_config_path",
-    "load_config_prices",
-]
+__all__ = ["SYNTHETIC_MODEL", "ModelPrice", "PriceBook"]
 
 SYNTHETIC_MODEL = "<synthetic>"
 """Claude Code's model name on local error/notice lines: never a billed model."""
@@ -94,10 +82,6 @@ class ModelPrice:
         # PriceBook.cost compares against the threshold whenever a tier exists.
         if (self.tier is None) != (self.tier_threshold is None):
             raise ValueError("ModelPrice: tier and tier_threshold go together")
-
-
-class PriceConfigError(ValueError):
-    """The price config file is unreadable or wrong; the message is one line naming the file."""
 
 
 class PriceBook:
@@ -404,91 +388,3 @@ def _fast_multiplier(provider: Provider, info: ModelInfo, ref: str, at: datetime
         if ratio is not None:
             return ratio
     return _fast_siblings(at.date()).get(canonical.id if canonical is not None else info.id, 1.0)
-
-
-# --- config overrides -------------------------------------------------------
-
-_REQUIRED_KEYS = ("input", "output")
-_OPTIONAL_KEYS = ("cache_write_5m", "cache_write_1h", "cache_read", "web_search_per_request", "fast_multiplier")
-
-
-def default_config_path() -> pathlib.Path:
-    """Where tokdash's config file lives on this platform.
-
-    Linux and other Unixes: ``$XDG_CONFIG_HOME/tokdash/config.toml`` (default
-    ``~/.config``); macOS: ``~/Library/Application Support/tokdash/config.toml``;
-    Windows: ``%APPDATA%\\tokdash\\config.toml``.
-    """
-    if sys.platform == "win32":
-        appdata = os.environ.get("APPDATA")
-        base = pathlib.Path(appdata) if appdata else pathlib.Path.home() / "AppData" / "Roaming"
-    elif sys.platform == "darwin":
-        base = pathlib.Path.home() / "Library" / "Application Support"
-    else:
-        xdg = os.environ.get("XDG_CONFIG_HOME", "")
-        # The XDG spec says a relative value is invalid and must be ignored.
-        base = pathlib.Path(xdg) if xdg and os.path.isabs(xdg) else pathlib.Path.home() / ".config"
-    return base / "tokdash" / "config.toml"
-
-
-def load_config_prices(path: pathlib.Path) -> dict[str, ModelPrice]:
-    """Price overrides from the ``[prices."<model>"]`` tables of a TOML config file.
-
-    Rates are USD per million tokens (``input`` and ``output`` required;
-    ``cache_read``, ``cache_write_5m`` and ``cache_write_1h`` default to 0.1×,
-    1.25× and 2× input); ``web_search_per_request`` is USD per request and
-    ``fast_multiplier`` a factor. A missing file means no overrides; anything
-    wrong raises :class:`PriceConfigError`. Other top-level tables are left to
-    whoever owns them.
-    """
-    try:
-        with open(path, "rb") as fp:
-            data = tomllib.load(fp)
-    except FileNotFoundError:
-        return {}
-    except tomllib.TOMLDecodeError as exc:
-        raise PriceConfigError(_one_line(f"{path}: invalid TOML: {exc}")) from exc
-    except UnicodeDecodeError as exc:
-        raise PriceConfigError(f"{path}: not UTF-8 text") from exc
-    except OSError as exc:
-        raise PriceConfigError(_one_line(f"{path}: cannot read: {exc.strerror or exc}")) from exc
-
-    prices = data.get("prices", {})
-    if not isinstance(prices, dict):
-        raise PriceConfigError(f"{path}: [prices] must be a table of models")
-    out: dict[str, ModelPrice] = {}
-    for model, fields in prices.items():
-        where = f'{path}: [prices."{model}"]'
-        if not isinstance(fields, dict):
-            raise PriceConfigError(_one_line(f"{where} must be a table, e.g. input = 1.0 and output = 2.0"))
-        unknown = sorted(set(fields) - {*_REQUIRED_KEYS, *_OPTIONAL_KEYS})
-        if unknown:
-            allowed = ", ".join((*_REQUIRED_KEYS, *_OPTIONAL_KEYS))
-            raise PriceConfigError(_one_line(f"{where}: unknown key {unknown[0]!r} (allowed: {allowed})"))
-        missing = [key for key in _REQUIRED_KEYS if key not in fields]
-        if missing:
-            raise PriceConfigError(_one_line(f"{where}: missing {missing[0]!r}"))
-        rates: dict[str, float] = {}
-        for key, value in fields.items():
-            # bool is an int subclass: `input = true` must not read as 1.0.
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-                raise PriceConfigError(_one_line(f"{where}: {key} must be a number >= 0, got {value!r}"))
-            rates[key] = float(value)
-        input_rate = rates["input"]
-        out[model] = ModelPrice(
-            model=model,
-            input=input_rate,
-            output=rates["output"],
-            cache_write_5m=rates.get("cache_write_5m", CACHE_WRITE_5M_FACTOR * input_rate),
-            cache_write_1h=rates.get("cache_write_1h", CACHE_WRITE_1H_FACTOR * input_rate),
-            cache_read=rates.get("cache_read", CACHE_READ_FACTOR * input_rate),
-            web_search_per_request=rates.get("web_search_per_request", 0.0),
-            fast_multiplier=rates.get("fast_multiplier", 1.0),
-            source="config",
-        )
-    return out
-
-
-def _one_line(message: str) -> str:
-    """Put a message on one line (a model name or a parser message could hold a newline)."""
-    return re.sub(r"\s*[\r\n]+\s*", " ", message)

@@ -44,7 +44,8 @@ from tokdash.ingest.watcher import Watcher
 from tokdash.model.fleet import RECENT_SECONDS
 from tokdash.model.heavy import HeavyConfigError, HeavyThresholds, load_heavy_config
 from tokdash.model.history import Fact
-from tokdash.model.pricing import PriceBook, PriceConfigError, default_config_path, load_config_prices
+from tokdash.model.pricing import PriceBook
+from tokdash.model.config import PriceConfigError, default_config_path, load_config_prices
 from tokdash.model.store import SessionKey
 from tokdash.ui.helpdoc import help_sections
 from tokdash.ui.messages import (

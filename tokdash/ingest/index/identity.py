@@ -94,11 +94,15 @@ def price_fingerprint(config_path: Path | None) -> str:
 
 
 def pricing_code_hash() -> str:
-    """A hash of ``model/pricing.py``: stored costs are void when the pricing code changed."""
-    try:
-        return hashlib.blake2b((_package_root() / "model" / "pricing.py").read_bytes(), digest_size=8).hexdigest()
-    except OSError:
-        return "missing"
+    """A hash of the pricing code (the table lookup and the config overrides' parser): stored
+    costs are void when it changed."""
+    h = hashlib.blake2b(digest_size=8)
+    for name in ("pricing.py", "config.py"):
+        try:
+            h.update((_package_root() / "model" / name).read_bytes())
+        except OSError:
+            h.update(b"\x00missing")
+    return h.hexdigest()
 
 
 def version_problem(meta: dict[str, str]) -> str | None:

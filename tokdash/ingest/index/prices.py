@@ -37,7 +37,8 @@ class _Prices:
 
     def _real(self):
         if self._book is None:
-            from tokdash.model.pricing import ModelPrice, PriceBook, load_config_prices
+            from tokdash.model.pricing import ModelPrice, PriceBook
+            from tokdash.model.config import load_config_prices
 
             codec.register(ModelPrice)
             overrides = load_config_prices(self._config_path) if self._config_path is not None else {}

@@ -1,0 +1,125 @@
+"""tokdash's config file: where it lives, reading it safely, and the price overrides.
+
+One TOML file (``config.toml``, see :func:`default_config_path`) holds every
+setting: ``[prices."<model>"]`` overrides (here), ``[heavy]`` thresholds
+(``tokdash.model.heavy``) and the other tables their owners read. A missing file
+means defaults; anything wrong is a :class:`ConfigError` whose message is one
+line naming the file, so a command can print it and the dashboard can show it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pathlib
+import re
+import sys
+import tomllib
+
+from tokdash.model.pricing import (
+    CACHE_READ_FACTOR,
+    CACHE_WRITE_1H_FACTOR,
+    CACHE_WRITE_5M_FACTOR,
+    ModelPrice,
+)
+
+__all__ = ["ConfigError", "PriceConfigError", "default_config_path", "load_config_prices", "read_config"]
+
+
+class ConfigError(ValueError):
+    """The config file is unreadable or wrong; the message is one line naming the file."""
+
+
+class PriceConfigError(ConfigError):
+    """The ``[prices]`` tables of the config file are wrong."""
+
+
+def read_config(path: pathlib.Path, error: type[ConfigError] = ConfigError) -> dict:
+    """The whole config file as a dict; ``{}`` when it does not exist. Raises ``error``."""
+    try:
+        with open(path, "rb") as fp:
+            return tomllib.load(fp)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise error(one_line(f"{path}: invalid TOML: {exc}")) from exc
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 text") from exc
+    except OSError as exc:
+        raise error(one_line(f"{path}: cannot read: {exc.strerror or exc}")) from exc
+
+
+def one_line(message: str) -> str:
+    """Put a message on one line (a model name or a parser message could hold a newline)."""
+    return re.sub(r"\s*[\r\n]+\s*", " ", message)
+
+
+_REQUIRED_KEYS = ("input", "output")
+_OPTIONAL_KEYS = ("cache_write_5m", "cache_write_1h", "cache_read", "web_search_per_request", "fast_multiplier")
+
+
+def default_config_path() -> pathlib.Path:
+    """Where tokdash's config file lives on this platform.
+
+    Linux and other Unixes: ``$XDG_CONFIG_HOME/tokdash/config.toml`` (default
+    ``~/.config``); macOS: ``~/Library/Application Support/tokdash/config.toml``;
+    Windows: ``%APPDATA%\\tokdash\\config.toml``.
+    """
+    if sys.platform == "win32":
+        appdata = os.environ.get("APPDATA")
+        base = pathlib.Path(appdata) if appdata else pathlib.Path.home() / "AppData" / "Roaming"
+    elif sys.platform == "darwin":
+        base = pathlib.Path.home() / "Library" / "Application Support"
+    else:
+        xdg = os.environ.get("XDG_CONFIG_HOME", "")
+        # The XDG spec says a relative value is invalid and must be ignored.
+        base = pathlib.Path(xdg) if xdg and os.path.isabs(xdg) else pathlib.Path.home() / ".config"
+    return base / "tokdash" / "config.toml"
+
+
+def load_config_prices(path: pathlib.Path) -> dict[str, ModelPrice]:
+    """Price overrides from the ``[prices."<model>"]`` tables of a TOML config file.
+
+    Rates are USD per million tokens (``input`` and ``output`` required;
+    ``cache_read``, ``cache_write_5m`` and ``cache_write_1h`` default to 0.1×,
+    1.25× and 2× input); ``web_search_per_request`` is USD per request and
+    ``fast_multiplier`` a factor. A missing file means no overrides; anything
+    wrong raises :class:`PriceConfigError`. Other top-level tables are left to
+    whoever owns them.
+    """
+    data = read_config(path, PriceConfigError)
+
+    prices = data.get("prices", {})
+    if not isinstance(prices, dict):
+        raise PriceConfigError(f"{path}: [prices] must be a table of models")
+    out: dict[str, ModelPrice] = {}
+    for model, fields in prices.items():
+        where = f'{path}: [prices."{model}"]'
+        if not isinstance(fields, dict):
+            raise PriceConfigError(one_line(f"{where} must be a table, e.g. input = 1.0 and output = 2.0"))
+        unknown = sorted(set(fields) - {*_REQUIRED_KEYS, *_OPTIONAL_KEYS})
+        if unknown:
+            allowed = ", ".join((*_REQUIRED_KEYS, *_OPTIONAL_KEYS))
+            raise PriceConfigError(one_line(f"{where}: unknown key {unknown[0]!r} (allowed: {allowed})"))
+        missing = [key for key in _REQUIRED_KEYS if key not in fields]
+        if missing:
+            raise PriceConfigError(one_line(f"{where}: missing {missing[0]!r}"))
+        rates: dict[str, float] = {}
+        for key, value in fields.items():
+            # bool is an int subclass: `input = true` must not read as 1.0.
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+                raise PriceConfigError(one_line(f"{where}: {key} must be a number >= 0, got {value!r}"))
+            rates[key] = float(value)
+        input_rate = rates["input"]
+        out[model] = ModelPrice(
+            model=model,
+            input=input_rate,
+            output=rates["output"],
+            cache_write_5m=rates.get("cache_write_5m", CACHE_WRITE_5M_FACTOR * input_rate),
+            cache_write_1h=rates.get("cache_write_1h", CACHE_WRITE_1H_FACTOR * input_rate),
+            cache_read=rates.get("cache_read", CACHE_READ_FACTOR * input_rate),
+            web_search_per_request=rates.get("web_search_per_request", 0.0),
+            fast_multiplier=rates.get("fast_multiplier", 1.0),
+            source="config",
+        )
+    return out
