@@ -10,7 +10,7 @@ recorded when each API call is created (not by re-reading the files).
 
 Everything is produced in code from a seeded ``random.Random``: the same arguments
 give byte-identical output. Shapes follow Claude Code 2.1.x / 2.0.x / 1.0.x and Codex
-0.104 transcripts as described in ``docs/transcript-formats.md`` (field names, field
+0.104 transcripts as described in ``shared/docs/transcript-formats.md`` (field names, field
 order, line-size distribution), including the traps that doc lists: one line per
 content block of a response with a growing ``output_tokens`` snapshot, progress lines
 embedding sub-agent usage, ``toolUseResult.usage``, sub-agents in all three layouts,

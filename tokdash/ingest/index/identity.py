@@ -54,10 +54,8 @@ def code_fingerprint() -> str:
     root = _package_root()
     h = hashlib.blake2b(digest_size=10)
     rels = list(_SEMANTIC_FILES)
-    try:
-        rels += sorted(f"sources/{n}" for n in os.listdir(root / "sources") if n.endswith(".py"))
-    except OSError:
-        pass
+    # Every module under sources/, at any depth: an agent may be a package of its own.
+    rels += sorted(p.relative_to(root).as_posix() for p in (root / "sources").rglob("*.py"))
     for rel in rels:
         h.update(rel.encode())
         try:
