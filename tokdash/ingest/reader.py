@@ -92,7 +92,7 @@ def read_state(state: FileState, *, finalize: bool = False) -> Batch | None:
         state.mtime = st.st_mtime
         if st.st_size == state.offset:
             return None
-        batch = Batch()
+        batch = Batch(path=state.path)
         os.lseek(fd, state.offset, os.SEEK_SET)
         base = state.offset
         carry = b""

@@ -151,7 +151,10 @@ class Event:
     """One of ``prompt``, ``compaction``, ``rate_limit``, ``api_error``, ``tool`` (a tool
     call recorded apart from any API call, as Codex writes them; ``text`` is its name,
     ``tool_kind`` its kind, the last element of ``key`` its call id), ``tool_output``
-    (``text`` is the tool call id, ``value`` the size in bytes of what the model was given)."""
+    (``text`` is the tool call id, ``value`` the size in bytes of what the model was given),
+    ``turn_end`` (the agent finished its turn and waits for its human: Claude Code's
+    ``stop_hook_summary`` / ``turn_duration`` system lines or a final ``end_turn``, Codex's
+    ``task_complete`` / ``turn_aborted``; ``text`` says which)."""
     timestamp: float
     rank: tuple
     text: str = ""
@@ -197,6 +200,12 @@ class SessionMeta:
 class Batch:
     """What a source made of a run of complete lines of one file."""
 
+    path: str = ""
+    """The file the records were read from."""
+    replaces_file: bool = False
+    """This batch is the whole content of its file now: whatever the file contributed
+    before is withdrawn first. Set by the reader when a file shrank or was replaced and is
+    re-read from zero, and by sources whose files are documents rewritten in place."""
     calls: list[Call] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     metas: list[SessionMeta] = field(default_factory=list)
