@@ -14,6 +14,7 @@ import sys
 from tokdash import __version__
 from tokdash.cli.common import CliError, Parser, add_cache_flag, add_dir_flags, add_source_flags, agent_dirs
 from tokdash.cli.reports import HISTORY_REPORTS
+from tokdash.cli.serve import add_serve_parser
 
 __all__ = ["CliError", "build_parser", "main"]
 
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="drop a transcript file, or every file under a folder, from the index for good "
                              "(repeatable)")
     index.add_argument("--json", action="store_true", help="status as JSON")
+    add_serve_parser(sub)
     return parser
 
 
@@ -75,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
             from tokdash.cli.index import run_index
 
             return run_index(args)
+        if args.command == "serve":
+            from tokdash.cli.serve import run_serve
+
+            return run_serve(args)
         if args.command == "statusline":
             from tokdash.cli.statusline import run_statusline
 
