@@ -301,9 +301,11 @@ def test_a_truncated_then_rewritten_file_is_reread_without_double_counting(tmp_p
     with open(path, "r+b") as f:  # truncated in place (same inode) and rewritten shorter
         f.truncate(0)
         f.write(b"".join(lines[:2]))
-    read_into(store, reader, path)
-    assert reader.files[str(path)].resets == 1
-    assert tokens(only(store)) == usage_dict(s.expected, calls=3)  # history stays, nothing doubled
+    batch = read_into(store, reader, path)
+    assert reader.files[str(path)].resets == 1 and batch.replaces_file
+    # The file holds less now: it counts what it holds (a fresh read), nothing doubled.
+    assert tokens(only(store)) == tokens(only(load([path])))
+    assert tokens(only(store)) != usage_dict(s.expected, calls=3)
 
     more = ClaudeSession(sid(1), clock=900.0)
     more.prompt("again")

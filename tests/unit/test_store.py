@@ -202,3 +202,95 @@ def test_any_arrival_order_gives_the_oracle_totals(copies, data):
     for (_agent, sid), sess in store.sessions.items():
         summ = summarize(sess, prices())
         assert (summ.api_calls, summ.usage.total) == got[sid]
+
+
+# --- withdrawal: a file re-read from zero counts what it holds now -------------------------
+
+FILES = ["/p/f0.jsonl", "/p/f1.jsonl", "/p/f2.jsonl"]
+
+
+def _in_files(copies: list[Call], draw) -> dict[str, list[Call]]:
+    files: dict[str, list[Call]] = {f: [] for f in FILES}
+    for c in copies:
+        f = draw(st.sampled_from(FILES))
+        c.rank = (c.rank[0], c.rank[1], f, c.rank[3])
+        c.file_path = f
+        files[f].append(c)
+    return files
+
+
+def _offer_again(store: Store, files: dict[str, list[Call]]) -> None:
+    """What the ingest layer does with ``store.reoffer``: read those files again, offer their records."""
+    while store.reoffer:
+        path = store.reoffer.pop()
+        store.add_batch(Batch(path=path, calls=list(files[path])), "claude")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(copies=call_copies(), data=st.data())
+def test_a_file_replaced_by_other_content_gives_a_fresh_reads_totals(copies, data):
+    files = _in_files(copies, data.draw)
+    store = Store()
+    for f in data.draw(st.permutations(FILES)):
+        store.add_batch(Batch(path=f, calls=list(files[f])), "claude")
+    for _ in range(data.draw(st.integers(1, 3))):
+        target = data.draw(st.sampled_from(FILES))
+        # the new content: some of what it held, some copies it never held (a replaced file)
+        pool = [c for cs in files.values() for c in cs]
+        new = data.draw(st.lists(st.sampled_from(pool), max_size=6, unique_by=id)) if pool else []
+        fresh = []
+        for c in new:
+            d = call(c.key, c.session_id, total=(c.usage.input, c.usage.output, c.usage.cache_write_5m,
+                                                 c.usage.cache_write_1h, c.usage.cache_read),
+                     replica=c.replica, msg=c.msg_id, rank=(c.rank[0], c.rank[1], target, c.rank[3]),
+                     agent_id=c.agent_id)
+            d.file_path = target
+            fresh.append(d)
+        files[target] = fresh
+        store.add_batch(Batch(path=target, replaces_file=True, calls=list(fresh)), "claude")
+        _offer_again(store, files)
+    current = [c for cs in files.values() for c in cs]
+    got = {s: (0, 0) for s in SESSIONS}
+    got.update(owned(store))
+    assert got == _oracle(current)
+
+
+def test_withdrawing_the_best_copy_falls_back_to_a_resumed_sessions_copy():
+    """A resumed session (B) holds a copy of A's call: when A's file stops holding it, B owns it."""
+    orig = call(("claude", "m1", "r1"), A, total=(5, 50, 0, 0, 500), rank=(0, 1.0, "/p/a.jsonl", 10), msg="m1")
+    orig.file_path = "/p/a.jsonl"
+    copy = call(("claude", "m1", "r1"), B, total=(5, 50, 0, 0, 500), rank=(1, 2.0, "/p/b.jsonl", 3), msg="m1")
+    copy.file_path = "/p/b.jsonl"
+    prompt = Event(("p", "u1"), A, "prompt", 5.0, (0, 1.0, "/p/a.jsonl", 1), "hi")
+    prompt_copy = Event(("p", "u1"), B, "prompt", 5.0, (1, 2.0, "/p/b.jsonl", 1), "hi")
+    store = Store()
+    store.add_batch(Batch(path="/p/a.jsonl", calls=[orig], events=[prompt],
+                          metas=[SessionMeta(A, "claude", "/p/a.jsonl")]), "claude")
+    store.add_batch(Batch(path="/p/b.jsonl", calls=[copy], events=[prompt_copy],
+                          metas=[SessionMeta(B, "claude", "/p/b.jsonl")]), "claude")
+    assert owned(store) == {A: (1, 555), B: (0, 0)}
+    changed = store.add_batch(Batch(path="/p/a.jsonl", replaces_file=True), "claude")  # a.jsonl is empty now
+    assert changed == {("claude", A)}
+    assert ("claude", A) not in store.sessions  # nothing of A is left anywhere
+    assert store.reoffer == {"/p/b.jsonl"}
+    changed = store.add_batch(Batch(path="/p/b.jsonl", calls=[copy], events=[prompt_copy]), "claude")
+    assert changed == {("claude", B)}
+    assert owned(store) == {B: (1, 555)}
+    assert store.sessions[("claude", B)].events[("p", "u1")] is prompt_copy
+
+
+def test_withdrawing_a_lesser_copy_keeps_the_best_one_and_its_aliases_go_with_a_withdrawn_call():
+    main = call(("claude", "m1", "r1"), A, total=(5, 50, 0, 0, 500), rank=(0, 0.0, "/p/a.jsonl", 1), msg="m1")
+    main.file_path = "/p/a.jsonl"
+    aside = call(("claude", "m1", "r9"), A, total=(5, 10, 0, 0, 500), rank=(0, 0.0, "/p/s.jsonl", 1), msg="m1",
+                 replica=True)
+    aside.file_path = "/p/s.jsonl"
+    store = Store()
+    store.add_batch(Batch(path="/p/a.jsonl", calls=[main]), "claude")
+    store.add_batch(Batch(path="/p/s.jsonl", calls=[aside]), "claude")
+    assert store.slots[("claude", "m1", "r9")] is store.slots[("claude", "m1", "r1")]
+    store.add_batch(Batch(path="/p/s.jsonl", replaces_file=True), "claude")
+    assert owned(store) == {A: (1, 555)} and not store.reoffer
+    store.add_batch(Batch(path="/p/a.jsonl", replaces_file=True), "claude")
+    assert store.slots == {} and store._by_msg == {} and store.sessions == {}
+    assert store.reoffer == {"/p/s.jsonl"}  # it once held a copy: offering it again is harmless

@@ -26,7 +26,8 @@ class FeedUpdate:
     series: dict[SessionKey, CallSeries] = field(default_factory=dict)
     """Call series of recent sessions whose records changed (the header's windows, burn rates)."""
     removed: set[SessionKey] = field(default_factory=set)
-    """Sessions that are no longer there (forgotten by ``tokdash index --forget``)."""
+    """Sessions that are no longer there (forgotten by ``tokdash index --forget``, or emptied
+    because the file that held them now holds none of their records)."""
     archived: frozenset[SessionKey] | None = None
     """Every archived session (all its files gone); None: not looked at."""
     complete: bool = False

@@ -29,14 +29,50 @@ class Loader:
         self.roots = roots
         self.store = store if store is not None else Store()
         self.reader = Reader()
+        self._renamed: dict[str, str] = {}
+        """new path -> old path of renames seen by ``read_file``, withdrawn by ``merge``."""
 
     def read_file(self, agent: str, path: Path | str, *, finalize: bool = False) -> Batch | None:
-        """Read the new bytes of one file (no store change); safe to call off the UI thread."""
-        return self.reader.read(path, SOURCES[agent], finalize=finalize)
+        """Read the new bytes of one file (no store change); safe to call off the UI thread.
+
+        A file met under a new name that is a tracked file renamed (see
+        ``Reader.renamed_from``) is followed under its new name from zero; ``merge`` then
+        withdraws what its old name contributed.
+        """
+        key = str(path)
+        old = self.reader.renamed_from(key)
+        if old is not None:
+            self.reader.forget(old)
+            self._renamed[key] = old
+        batch = self.reader.read(key, SOURCES[agent], finalize=finalize)
+        if batch is None and old is not None:
+            batch = Batch(path=key)  # still merged, so the old name is withdrawn
+        return batch
 
     def merge(self, agent: str, batch: Batch) -> set[SessionKey]:
-        """Merge a batch into the store (the single writer's job)."""
-        return self.store.add_batch(batch, agent)
+        """Merge a batch into the store (the single writer's job).
+
+        Follows the store's withdrawal rule: a renamed file's old name is withdrawn, and
+        the files the store asks to be offered again (``Store.reoffer``) are re-read.
+        """
+        changed: set[SessionKey] = set()
+        old = self._renamed.pop(batch.path, None) if batch.path else None
+        if old is not None:
+            changed |= self.store.withdraw_file(old, agent)
+        changed |= self.store.add_batch(batch, agent)
+        return changed | self.reoffer()
+
+    def reoffer(self) -> set[SessionKey]:
+        """Offer again the records of the files the store asked for (see ``Store.reoffer``)."""
+        changed: set[SessionKey] = set()
+        store = self.store
+        while store.reoffer:
+            path = store.reoffer.pop()
+            state = self.reader.files.get(path)
+            batch = self.reader.reread(path) if state is not None else None
+            if batch is not None:
+                changed |= store.add_batch(batch, state.source.name)
+        return changed
 
     def load_all(self, *, finalize: bool = True, jobs: int | None = 1, warm=None) -> LoadResult:
         """Discover and read every file once, merging as it goes.

@@ -67,7 +67,10 @@ class MemoryFeed:
         out = FeedUpdate()
         for key in keys:
             session = self.store.sessions.get(key)
-            if session is None:
+            if session is None:  # a withdrawal emptied it (its file now holds none of it)
+                out.removed.add(key)
+                self._summaries.pop(key, None)
+                self._facts.pop(key, None)
                 continue
             s = out.summaries[key] = self._summary(key)
             if recent_since is not None and (s.last_activity or 0.0) >= recent_since:
