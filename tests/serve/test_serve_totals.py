@@ -27,7 +27,7 @@ def three(tmp_path: Path) -> dict:
     for n, cwd, calls in ((1, "/home/dev/acme-api", ((OPUS, 100), (SONNET, 7))),
                           (2, "/srv/acme-api", ((OPUS, 50),)),
                           (3, "/home/dev/blog", ((HAIKU, 9),))):
-        s = ClaudeSession(sid(n), cwd=cwd, clock=n * 1000.0)
+        s = ClaudeSession(sid(n), cwd=cwd, clock=n * 10_000.0)
         s.prompt("go")
         for model, out in calls:
             s.response(model=model, input=n, output=out, cache_write_5m=10 * n, cache_read=1000 * n)
