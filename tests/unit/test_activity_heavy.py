@@ -19,7 +19,6 @@ from tokdash.model.activity import (
     next_status_change,
     session_status,
 )
-from tokdash.model.heavy import HeavyConfigError, HeavyThresholds, heavy_reasons, load_heavy_config
 from tokdash.model.pricing import PriceBook
 from tokdash.model.session import summarize
 
@@ -83,43 +82,6 @@ def test_call_series_windows_and_burn():
     assert b.tokens_per_min == pytest.approx(5000 / 5)
     assert b.usd_per_hour == pytest.approx(5.0 * 12)
     assert burn(s, NOW + 3600).usd_per_hour == 0
-
-
-T = HeavyThresholds()
-
-
-def test_not_heavy_when_healthy():
-    assert heavy_reasons(10_000, 0.5, 5.0, [4.0, 6.0], T) == ()
-
-
-def test_each_threshold_trips_and_says_which():
-    (r,) = heavy_reasons(80_001, None, 0.0, [], T)
-    assert r.threshold == "tokens" and "80k" in r.text
-    (r,) = heavy_reasons(0, 0.81, 0.0, [], T)
-    assert r.threshold == "context" and "81%" in r.text
-    (r,) = heavy_reasons(0, None, 40.0, [4.0, 6.0, 5.0], T)
-    assert r.threshold == "rate" and r.limit == 15.0 and "fleet median $5.00/h" in r.text
-
-
-def test_rate_rule_needs_a_fleet_and_a_floor():
-    assert heavy_reasons(0, None, 40.0, [1.0], T) == ()  # one other session is no fleet
-    assert heavy_reasons(0, None, 9.0, [1.0, 1.0, 1.0], T) == ()  # 9x the median, but under $10/h
-    assert heavy_reasons(0, None, 11.0, [1.0, 1.0, 1.0], T)[0].threshold == "rate"
-
-
-def test_heavy_config(tmp_path):
-    path = tmp_path / "config.toml"
-    assert load_heavy_config(path) == HeavyThresholds()
-    path.write_text('[prices."x"]\ninput = 1\noutput = 2\n[heavy]\nio_tokens = 50000\ncontext_percent = 90\n'
-                    "rate_factor = 5\nrate_floor_usd_per_hour = 2.5\nmin_fleet = 1\n")
-    t = load_heavy_config(path)
-    assert t == HeavyThresholds(io_tokens=50_000, context_share=0.9, rate_factor=5, rate_floor=2.5, min_fleet=1)
-    path.write_text("[heavy]\nio_tokens = -1\n")
-    with pytest.raises(HeavyConfigError, match="io_tokens"):
-        load_heavy_config(path)
-    path.write_text("[heavy]\nspeed = 1\n")
-    with pytest.raises(HeavyConfigError, match="unknown key 'speed'"):
-        load_heavy_config(path)
 
 
 def test_demo_fleet_is_deterministic_and_reads_back(tmp_path):

@@ -34,16 +34,35 @@ IDLE_SECONDS = 1800.0
 BURN_WINDOW_SECONDS = 300.0
 """Burn rates (tokens/min, $/h) are measured over this trailing window."""
 
-WORKING, IDLE, DONE = "working", "idle", "done"
-STATUS_RANK = {WORKING: 2, IDLE: 1, DONE: 0}
-"""Higher is more alive: the default sort puts working sessions first."""
+FUTURE_SKEW_SECONDS = 300.0
+"""Activity dated more than this far after "now" comes from a wrong clock (or a corrupt line):
+it makes no session working, and is flagged (see ``clock_skewed``)."""
+
+WORKING, WAITING, IDLE, DONE = "working", "waiting", "idle", "done"
+STATUSES = (WORKING, WAITING, IDLE, DONE)
+STATUS_RANK = {WORKING: 3, WAITING: 2, IDLE: 1, DONE: 0}
+"""Higher is more alive: the default sort puts working sessions first, then those waiting for
+their human."""
 
 
-def session_status(last_activity: float | None, last_call_open: bool, now: float) -> str:
-    """``working``, ``idle`` or ``done`` for a session last active at ``last_activity``."""
-    if last_activity is None:
+def clock_skewed(last_activity: float | None, now: float) -> bool:
+    """The session's last activity lies in the future beyond any clock drift."""
+    return last_activity is not None and last_activity > now + FUTURE_SKEW_SECONDS
+
+
+def session_status(last_activity: float | None, last_call_open: bool, now: float,
+                   waiting_since: float | None = None) -> str:
+    """``working``, ``waiting``, ``idle`` or ``done`` for a session last active at ``last_activity``.
+
+    *waiting*: the agent ended its turn (``waiting_since``, nothing after it) less than
+    ``IDLE_SECONDS`` ago: it waits for its human. A skewed future timestamp is *done*: a
+    clock that runs ahead must not keep a session working for ever.
+    """
+    if last_activity is None or clock_skewed(last_activity, now):
         return DONE
-    age = now - last_activity
+    age = max(now - last_activity, 0.0)
+    if waiting_since is not None:
+        return WAITING if age < IDLE_SECONDS else DONE
     if age < WORKING_SECONDS or (last_call_open and age < OPEN_CALL_GRACE_SECONDS):
         return WORKING
     if age < IDLE_SECONDS:
@@ -51,12 +70,15 @@ def session_status(last_activity: float | None, last_call_open: bool, now: float
     return DONE
 
 
-def next_status_change(last_activity: float | None, last_call_open: bool, now: float) -> float:
+def next_status_change(last_activity: float | None, last_call_open: bool, now: float,
+                       waiting_since: float | None = None) -> float:
     """The next moment ``session_status`` can change on its own (as time passes); inf if never."""
     if last_activity is None:
         return float("inf")
-    marks = [WORKING_SECONDS, IDLE_SECONDS]
-    if last_call_open:
+    if clock_skewed(last_activity, now):
+        return last_activity - FUTURE_SKEW_SECONDS  # the clock catches up: it may work again
+    marks = [IDLE_SECONDS] if waiting_since is not None else [WORKING_SECONDS, IDLE_SECONDS]
+    if last_call_open and waiting_since is None:
         marks.append(OPEN_CALL_GRACE_SECONDS)
     future = [last_activity + m for m in marks if last_activity + m > now]
     return min(future) if future else float("inf")

@@ -18,25 +18,34 @@ session's rate re-judges the working sessions, and nobody else recomputes it.
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from tokdash.format import next_age_change
 from tokdash.model.activity import (
     BURN_WINDOW_SECONDS,
+    DONE,
     NO_BURN,
     STATUS_RANK,
+    WAITING,
     WORKING,
     Burn,
     CallSeries,
     burn,
+    clock_skewed,
     next_status_change,
     session_status,
     window_totals,
 )
 from tokdash.model.heavy import HeavyThresholds, Tripped, heavy_reasons
+from tokdash.model.projects import project_labels
 from tokdash.model.session import SessionSummary
 from tokdash.model.store import SessionKey
+
+TYPICAL_DRIFT = 0.02
+"""The typical session cost (the cost rule's yardstick) may move this much (relative) before
+every session is judged again; a smaller drift re-judges only the sessions that changed."""
 
 RECENT_SECONDS = 2 * 86400.0
 """Sessions active this recently can have calls in the header's "last hour" and "today"
@@ -63,6 +72,10 @@ class Row:
     """Lower-cased text the filter searches."""
     archived: bool = False
     """Every transcript file is gone; the numbers come from the index."""
+    label: str = ""
+    """The project's shortest unique label (``worktrees/2``), among every project of the fleet."""
+    skewed: bool = False
+    """Its last activity is dated in the future (a wrong clock, or a corrupt line)."""
 
 
 @dataclass(slots=True)
@@ -71,10 +84,14 @@ class FleetStats:
 
     sessions: int = 0
     working: int = 0
+    waiting: int = 0
     hour_tokens: int = 0
     hour_cost: float = 0.0
     today_tokens: int = 0
     today_cost: float = 0.0
+    day_tokens: int = 0
+    """Tokens of the last 24 hours."""
+    day_cost: float = 0.0
     burn: Burn = NO_BURN
     unpriced_models: list[str] = field(default_factory=list)
     bad_lines: int = 0
@@ -90,18 +107,19 @@ Lookup = Callable[[SessionKey], "tuple[SessionSummary, CallSeries, bool] | None"
 def derive(key: SessionKey, summary: SessionSummary, series: CallSeries, archived: bool, now: float) -> Row:
     """The row of one session at ``now``, heavy verdict aside (it needs the whole fleet)."""
     s = summary
-    status = session_status(s.last_activity, s.open, now)
+    status = session_status(s.last_activity, s.open, now, s.waiting_since)
     b = NO_BURN
-    due = next_status_change(s.last_activity, s.open, now)
-    if s.last_activity is not None:
-        age = now - s.last_activity
+    due = next_status_change(s.last_activity, s.open, now, s.waiting_since)
+    if s.last_activity is not None and not clock_skewed(s.last_activity, now):
+        age = max(now - s.last_activity, 0.0)
         due = min(due, now + next_age_change(age))
         if age < BURN_WINDOW_SECONDS:
             b = burn(series, now)
             due = min(due, now + TICK_SECONDS)  # the window slides: calls age out of it
     haystack = " ".join((s.agent, s.project, s.title, " ".join(s.models), s.session_id,
                          s.git_branch or "", ARCHIVED if archived else "")).lower()
-    return Row(key, s, status, b, due=due, haystack=haystack, archived=archived)
+    return Row(key, s, status, b, due=due, haystack=haystack, archived=archived,
+               skewed=clock_skewed(s.last_activity, now))
 
 
 class Fleet:
@@ -113,27 +131,58 @@ class Fleet:
         self.rows: dict[SessionKey, Row] = {}
         """Every session's row."""
         self._working_rates: dict[SessionKey, float] = {}
+        self._costs: list[float] = []
+        """Every session's cost, ascending (the history the cost rule compares with)."""
+        self._cost_of: dict[SessionKey, float] = {}
+        self._typical: float | None = None
+        self._projects: dict[str, int] = {}
+        """Project path -> how many sessions ran there."""
+        self._labels: dict[str, str] = {}
 
     def row(self, key: SessionKey) -> Row | None:
         """The row of ``key``, if it is in the fleet."""
         return self.rows.get(key)
 
+    def label(self, project: str) -> str:
+        """The shortest unique label of a project path among the fleet's projects."""
+        return self._labels.get(project) or project_labels([project]).get(project, "?")
+
+    def typical_cost(self, key: SessionKey | None = None) -> float | None:
+        """The median cost of the fleet's sessions other than ``key`` (None without any)."""
+        costs = self._costs
+        mine = self._cost_of.get(key) if key is not None else None
+        n = len(costs) - (mine is not None)
+        if n <= 0:
+            return None
+        if mine is None:
+            return costs[n // 2] if n % 2 else (costs[n // 2 - 1] + costs[n // 2]) / 2
+        skip = bisect_left(costs, mine)
+
+        def at(i: int) -> float:  # the i-th cost of the others
+            return costs[i + 1] if i >= skip else costs[i]
+
+        return at(n // 2) if n % 2 else (at(n // 2 - 1) + at(n // 2)) / 2
+
     def update(self, keys: Iterable[SessionKey], lookup: Lookup, now: float) -> set[SessionKey]:
-        """Re-derive ``keys`` (their data changed); returns every row that changed, heavy
-        verdicts that flipped elsewhere in the fleet included."""
+        """Re-derive ``keys`` (their data changed); returns every row that changed, labels and
+        heavy verdicts that moved elsewhere in the fleet included."""
         changed: set[SessionKey] = set()
         for key in keys:
             found = lookup(key)
+            old = self.rows.get(key)
+            if old is not None:
+                self._forget(key, old)
             if found is None:
-                if self.rows.pop(key, None) is not None:
+                if old is not None:
                     changed.add(key)
                 continue
             row = derive(key, *found, now)
-            old = self.rows.get(key)
             if old is not None:
                 row.heavy = old.heavy
             self.rows[key] = row
+            self._remember(key, row)
             changed.add(key)
+        changed |= self._relabel()
         return changed | self._judge(changed)
 
     def advance(self, now: float, lookup: Lookup) -> set[SessionKey]:
@@ -147,22 +196,69 @@ class Fleet:
         """The earliest moment some row changes by itself."""
         return min((r.due for r in self.rows.values()), default=float("inf"))
 
+    # --- bookkeeping of the fleet-wide yardsticks ----------------------------------------------
+
+    def _remember(self, key: SessionKey, row: Row) -> None:
+        cost = row.summary.cost
+        insort(self._costs, cost)
+        self._cost_of[key] = cost
+        project = row.summary.project
+        self._projects[project] = self._projects.get(project, 0) + 1
+        row.label = self._labels.get(project, "")
+
+    def _forget(self, key: SessionKey, row: Row) -> None:
+        cost = self._cost_of.pop(key, None)
+        if cost is not None:
+            i = bisect_left(self._costs, cost)
+            if i < len(self._costs) and self._costs[i] == cost:
+                del self._costs[i]
+        project = row.summary.project
+        left = self._projects.get(project, 0) - 1
+        if left > 0:
+            self._projects[project] = left
+        else:
+            self._projects.pop(project, None)
+        del self.rows[key]
+
+    def _relabel(self) -> set[SessionKey]:
+        """Labels of every project again when the set of projects changed; rows whose label moved."""
+        if self._projects.keys() == self._labels.keys():
+            return set()  # the same projects: every row got its label in _remember
+        self._labels = project_labels(self._projects)
+        moved = set()
+        for key, row in self.rows.items():
+            label = self._labels.get(row.summary.project, "?")
+            if label != row.label:
+                row.label = label
+                moved.add(key)
+        return moved
+
     def _judge(self, keys: set[SessionKey]) -> set[SessionKey]:
-        """Heavy verdicts of ``keys``, and of every working session when the fleet's rates moved."""
+        """Heavy verdicts of ``keys``; of every working session when the fleet's rates moved; of
+        every session when the typical cost drifted."""
         rates = {k: r.burn.usd_per_hour for k, r in self.rows.items() if r.status == WORKING}
-        moved = rates != self._working_rates
+        judge = set(keys)
+        if rates != self._working_rates:
+            judge |= rates.keys() | self._working_rates.keys()
         self._working_rates = rates
-        judge = (set(rates) | keys) if moved else keys
+        typical = self.typical_cost()
+        old = self._typical
+        if (typical is None) != (old is None) or (
+                typical is not None and old is not None and abs(typical - old) > TYPICAL_DRIFT * max(old, 1e-9)):
+            self._typical = typical
+            judge = set(self.rows)
+        history = len(self.rows) - 1
         flipped: set[SessionKey] = set()
         for key in judge:
             row = self.rows.get(key)
             if row is None:
                 continue
             working = row.status == WORKING
-            others = [r for k, r in rates.items() if k != key] if working else []
-            s = row.summary
-            verdict = heavy_reasons(s.usage.input + s.usage.output, s.context_pct,
-                                    row.burn.usd_per_hour if working else 0.0, others, self.thresholds)
+            verdict = heavy_reasons(
+                row.summary, self.thresholds,
+                rate=row.burn.usd_per_hour if working else 0.0,
+                other_rates=[r for k, r in rates.items() if k != key] if working else (),
+                typical_cost=self.typical_cost(key), history=history, live=row.status != DONE)
             if verdict != row.heavy:
                 row.heavy = verdict
                 flipped.add(key)
@@ -186,11 +282,17 @@ class Fleet:
             stats.archived += r.archived
             if r.status == WORKING:
                 stats.working += 1
+            elif r.status == WAITING:
+                stats.waiting += 1
             if s.last_activity is not None and s.last_activity >= cut:
                 series.append(series_of(r.key))
                 stats.busy = stats.busy or now - s.last_activity < BURN_WINDOW_SECONDS
         (stats.hour_tokens, stats.hour_cost), (stats.today_tokens, stats.today_cost), stats.burn = \
             window_totals(series, now)
+        for one in series:
+            tokens, cost = one.window(now - 86400.0, now)
+            stats.day_tokens += tokens
+            stats.day_cost += cost
         stats.unpriced_models = sorted(unpriced)
         return stats
 
@@ -198,23 +300,48 @@ class Fleet:
 # --- sorting ----------------------------------------------------------------------------------
 
 
+def _num(row: Row, value: float | None) -> tuple:
+    """A numeric sort key; rows without a value sort below every number."""
+    return (value is not None, value if value is not None else 0.0, row.summary.last_activity or 0.0, row.key)
+
+
+SORT_KEYS: dict[str, Callable[[Row], tuple]] = {
+    "agent": lambda r: (r.summary.agent, r.label, r.key),
+    "project": lambda r: (r.label.lower(), r.summary.project, r.key),
+    "title": lambda r: (r.summary.title.lower(), r.key),
+    "models": lambda r: (",".join(r.summary.models), r.key),
+    "turns": lambda r: _num(r, r.summary.assistant_turns),
+    "per_prompt": lambda r: _num(r, r.summary.turns_per_prompt),
+    "tools": lambda r: _num(r, r.summary.tool_use_count),
+    "input": lambda r: _num(r, r.summary.usage.input),
+    "output": lambda r: _num(r, r.summary.usage.output),
+    "cache_write": lambda r: _num(r, r.summary.usage.cache_write),
+    "cache_read": lambda r: _num(r, r.summary.usage.cache_read),
+    "total": lambda r: _num(r, r.summary.usage.total),
+    "hit": lambda r: _num(r, r.summary.cache_hit_rate),
+    "ctx": lambda r: _num(r, r.summary.context_pct),
+    "cost": lambda r: _num(r, r.summary.cost),
+    "burn": lambda r: _num(r, r.burn.usd_per_hour),
+    "last": lambda r: _num(r, r.summary.last_activity),
+    "duration": lambda r: _num(r, r.summary.duration),
+    "heavy": lambda r: (len(r.heavy), r.summary.cost, r.key),
+}
+"""Sort key of every sortable column (besides ``status``, the default order)."""
+
+
 def sort_value(row: Row, sort_id: str) -> tuple:
-    """The key that orders rows by ``sort_id`` (``activity``, ``cost``, ``total``, ``hit``, ``burn``)."""
+    """The key that orders rows by ``sort_id``: ``status`` (the default: working, then waiting
+    for their human, then the rest by last activity) or any key of :data:`SORT_KEYS`."""
+    if sort_id in SORT_KEYS:
+        return SORT_KEYS[sort_id](row)
     s = row.summary
     last = s.last_activity or 0.0
-    if sort_id == "activity":
-        # Working sessions first, in a stable order (by start), so parallel agents do not
-        # swap places every time one of them makes a call; then the rest by last activity.
-        rank = STATUS_RANK[row.status]
-        if row.status == WORKING:
-            return (rank, s.first_activity or last, row.key)
-        return (rank, last, row.key)
-    if sort_id == "cost":
-        primary: float = s.cost
-    elif sort_id == "total":
-        primary = s.usage.total
-    elif sort_id == "hit":
-        primary = -1.0 if s.cache_hit_rate is None else s.cache_hit_rate
-    else:
-        primary = row.burn.usd_per_hour
-    return (primary, last, row.key)
+    # Working sessions first, in a stable order (by start), so parallel agents do not swap
+    # places every time one of them makes a call; then those waiting for their human (the
+    # longest wait first); then the rest by their last activity.
+    rank = STATUS_RANK[row.status]
+    if row.status == WORKING:
+        return (rank, s.first_activity or last, row.key)
+    if row.status == WAITING:
+        return (rank, -(s.waiting_since or last), row.key)
+    return (rank, last, row.key)

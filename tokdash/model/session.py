@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 from tokdash.model.context import context_window
-from tokdash.model.records import Usage
+from tokdash.model.records import EDIT, READ, WRITE, Event, Usage
+from tokdash.model.session_json import summary_json
 from tokdash.model.store import Session
 
 
@@ -73,6 +74,12 @@ class SessionSummary:
     bad_lines: int
     forked_from: str | None = None
     resume_command: str | None = None
+    waiting_since: float | None = None
+    """When the agent's last turn ended with nothing after it: it waits for its human (else None)."""
+    repeat: tuple[str, str, int] | None = None
+    """The longest run of whole-file reads of one file with no change of that file in between
+    (name, target, times): re-reading an unchanged file is a loop's signature; a read after an
+    edit, or of another part of the file, is not a repeat, and edits are ordinary work."""
     """The shell command that resumes this session in its CLI (from its source, via the
     main transcript's meta); None when there is none or the id is not safe to paste."""
 
@@ -107,85 +114,67 @@ class SessionSummary:
         return max(self.last_activity - self.first_activity, 0.0)
 
     @property
+    def turns_per_prompt(self) -> float | None:
+        """Assistant turns per human prompt (None without a prompt): the loop signature."""
+        return self.assistant_turns / self.prompts if self.prompts else None
+
+    @property
     def tool_use_count(self) -> int:
         """All tool uses."""
         return sum(self.tool_uses.values())
 
     def to_json(self) -> dict:
         """The report's JSON object. Field names are a contract for scripts: keep them stable."""
-        u = self.usage
-        return {
-            "session_id": self.session_id,
-            "agent": self.agent,
-            "project": self.project,
-            "project_name": self.project_name,
-            "title": self.title,
-            "git_branch": self.git_branch,
-            "cli_version": self.cli_version,
-            "paths": self.paths,
-            "models": self.models,
-            "first_activity": iso(self.first_activity),
-            "last_activity": iso(self.last_activity),
-            "duration_seconds": round(self.duration, 3),
-            "input_tokens": u.input,
-            "output_tokens": u.output,
-            "reasoning_tokens": u.reasoning,
-            "cache_write_tokens": u.cache_write,
-            "cache_write_5m_tokens": u.cache_write_5m,
-            "cache_write_1h_tokens": u.cache_write_1h,
-            "cache_read_tokens": u.cache_read,
-            "total_tokens": u.total,
-            "web_searches": u.web_search,
-            "cache_hit_rate": None if self.cache_hit_rate is None else round(self.cache_hit_rate, 6),
-            "cost_usd": round(self.cost, 6),
-            "cost_partial": self.cost_partial,
-            "unpriced_models": self.unpriced_models,
-            "prompts": self.prompts,
-            "assistant_turns": self.assistant_turns,
-            "api_calls": self.api_calls,
-            "tool_uses": dict(sorted(self.tool_uses.items(), key=lambda kv: (-kv[1], kv[0]))),
-            "subagents": [
-                {
-                    "agent_id": a.agent_id,
-                    "models": [m for m, _ in a.models.most_common()],
-                    "input_tokens": a.usage.input,
-                    "output_tokens": a.usage.output,
-                    "cache_write_tokens": a.usage.cache_write,
-                    "cache_read_tokens": a.usage.cache_read,
-                    "total_tokens": a.usage.total,
-                    "api_calls": a.calls,
-                    "cost_usd": round(a.cost, 6),
-                }
-                for a in self.subagents
-            ],
-            "by_model": {
-                m: {
-                    "input_tokens": t.usage.input,
-                    "output_tokens": t.usage.output,
-                    "cache_write_tokens": t.usage.cache_write,
-                    "cache_read_tokens": t.usage.cache_read,
-                    "total_tokens": t.usage.total,
-                    "api_calls": t.calls,
-                    "cost_usd": round(t.cost, 6) if t.priced else None,
-                }
-                for m, t in sorted(self.by_model.items(), key=lambda kv: -kv[1].usage.total)
-            },
-            "context_tokens": self.context_tokens,
-            "context_window": self.context_window,
-            "compactions": self.compactions,
-            "rate_limits": self.rate_limits,
-            "api_errors": self.api_errors,
-            "forked_from": self.forked_from,
-            "unreadable_lines": self.bad_lines,
-            "resume_command": self.resume_command,
-        }
+        return summary_json(self)
 
 
-def iso(ts: float | None) -> str | None:
-    """Epoch seconds to ISO-8601 UTC with milliseconds and ``Z``."""
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+REPEAT_KINDS = frozenset({READ})
+"""Tool kinds whose repetition on one target is a loop's signature (see ``SessionSummary.repeat``).
+Searches are left out: their recorded target is the folder searched, not the pattern."""
+RESET_KINDS = frozenset({EDIT, WRITE})
+"""Tool kinds that change their target: a read after one of them is fresh, not a repeat."""
+
+
+def _longest_rerun(timed: list) -> tuple[str, str, int] | None:
+    """The longest run of one read or search on one target with no change of that target in
+    between, over the session's tool uses in time order: (tool name, target, times)."""
+    timed.sort(key=lambda t: (t[0], t[1]))
+    runs: dict[tuple[str, str], int] = {}
+    best: tuple[int, str, str] | None = None
+    for _ts, _rank, slot in timed:
+        for tool in slot.tools.values():
+            if not tool.target:
+                continue
+            if tool.kind in RESET_KINDS:
+                for key in [k for k in runs if k[1] == tool.target]:
+                    runs[key] = 0
+            elif tool.kind in REPEAT_KINDS and tool.whole_file:
+                # A read of another part of a file (offset/limit) pages through it: no repeat.
+                key = (tool.name, tool.target)
+                n = runs[key] = runs.get(key, 0) + 1
+                if best is None or (n, tool.name, tool.target) > best:
+                    best = (n, tool.name, tool.target)
+    return (best[1], best[2], best[0]) if best is not None else None
+_BARE_COMMAND = re.compile(r"/[\w:.-]+")
+_NOTICE = re.compile(r"<(ide_[a-z_]+|system-reminder)>.*?</\1>", re.S)
+
+
+def title_of(prompt: str) -> str:
+    """What a human prompt says as a title: "" for a bare slash command (``/clear``, ``/init``)
+    or an IDE notice alone, which say nothing about the session."""
+    text = _NOTICE.sub(" ", prompt).strip()
+    if not text or text.startswith("<") or _BARE_COMMAND.fullmatch(text):
+        return ""
+    return " ".join(text.split())
+
+
+def _title_from_prompts(prompts: list[Event]) -> str:
+    prompts.sort(key=lambda e: (e.timestamp, e.rank))
+    for ev in prompts:
+        title = title_of(ev.text)
+        if title:
+            return title
+    return prompts[0].text if prompts else ""
 
 
 def summarize(session: Session, prices) -> SessionSummary:
@@ -194,6 +183,7 @@ def summarize(session: Session, prices) -> SessionSummary:
     by_model: dict[str, ModelTotals] = {}
     agents: dict[str, SubagentTotals] = {}
     tools: Counter = Counter()
+    timed: list = []
     costs: dict[str, list[float]] = {}
     agent_costs: dict[str, list[float]] = {}
     unpriced: set[str] = set()
@@ -219,6 +209,8 @@ def summarize(session: Session, prices) -> SessionSummary:
         costs.setdefault(c.model, []).append(call_cost)
         for tool in slot.tools.values():
             tools[tool.name] += 1
+        if slot.tools:
+            timed.append((c.timestamp, c.rank, slot))
         if c.sidechain:
             aid = c.agent_id or "sidechain"
             a = agents.get(aid)
@@ -241,14 +233,16 @@ def summarize(session: Session, prices) -> SessionSummary:
     for aid, parts in agent_costs.items():
         agents[aid].cost = math.fsum(parts)
     cost = math.fsum(p for parts in costs.values() for p in parts)
-    prompts = compactions = rate_limits = api_errors = 0
-    first_prompt = None
+    compactions = rate_limits = api_errors = 0
+    prompt_events: list[Event] = []
+    turn_end = None
     for ev in session.events.values():
         kind = ev.kind
         if kind == "prompt":
-            prompts += 1
-            if first_prompt is None or ev.timestamp < first_prompt.timestamp:
-                first_prompt = ev
+            prompt_events.append(ev)
+        elif kind == "turn_end":
+            if turn_end is None or ev.timestamp > turn_end:
+                turn_end = ev.timestamp
         elif kind == "tool":
             tools[ev.text] += 1
         elif kind == "tool_output":
@@ -277,8 +271,8 @@ def summarize(session: Session, prices) -> SessionSummary:
     if titled:
         best = max(titled, key=lambda m: (m.title_rank, not m.is_subagent_file, m.last_ts or 0.0))
         title = best.title or ""
-    if not title and first_prompt is not None:
-        title = first_prompt.text
+    if not title:
+        title = _title_from_prompts(prompt_events)
     branch = next((m.git_branch for m in reversed(main) if m.git_branch), None)
     version = next((m.version for m in reversed(main) if m.version), None)
     forked = next((m.forked_from for m in main if m.forked_from), None)
@@ -291,6 +285,11 @@ def summarize(session: Session, prices) -> SessionSummary:
         context_tokens = c.usage.input_side
         window = context_window(c.model, context_tokens)
         is_open = slot.open
+    # Waiting for the human: the last turn ended, and nothing of the main chain came after it.
+    last_main_ts = max([last_main[0].timestamp if last_main is not None else 0.0,
+                        *(e.timestamp for e in prompt_events)])
+    waiting = turn_end if turn_end is not None and turn_end >= last_main_ts else None
+    top = _longest_rerun(timed)
     return SessionSummary(
         agent=session.agent,
         session_id=session.session_id,
@@ -307,7 +306,7 @@ def summarize(session: Session, prices) -> SessionSummary:
         subagents=sorted(agents.values(), key=lambda a: (a.first_ts, a.agent_id)),
         api_calls=len(session.slots),
         assistant_turns=turns,
-        prompts=prompts,
+        prompts=len(prompt_events),
         tool_uses=dict(tools),
         compactions=compactions,
         rate_limits=rate_limits,
@@ -320,6 +319,8 @@ def summarize(session: Session, prices) -> SessionSummary:
         bad_lines=sum(m.bad_lines for m in session.metas.values()),
         forked_from=forked,
         resume_command=resume,
+        waiting_since=waiting,
+        repeat=top,
     )
 
 
