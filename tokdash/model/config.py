@@ -23,7 +23,8 @@ from tokdash.model.pricing import (
     ModelPrice,
 )
 
-__all__ = ["ConfigError", "PriceConfigError", "default_config_path", "load_config_prices", "read_config"]
+__all__ = ["ConfigError", "PriceConfigError", "default_config_path", "load_config_prices", "read_config", "ui_theme",
+           "write_setting"]
 
 
 class ConfigError(ValueError):
@@ -123,3 +124,61 @@ def load_config_prices(path: pathlib.Path) -> dict[str, ModelPrice]:
             source="config",
         )
     return out
+
+
+# --- writing one setting -------------------------------------------------------------------------
+
+_TABLE = re.compile(r"^\s*\[([^\[\]]+)\]\s*(#.*)?$")
+
+
+def write_setting(path: pathlib.Path, table: str, key: str, value: str) -> None:
+    """Set ``key = "value"`` in the ``[table]`` of the config file, keeping every other line
+    (comments included) as it is; the file and its folder are created when missing.
+
+    Only tokdash's own config file is ever written, and only for a setting the user chose
+    (the theme picked in the dashboard). A file that does not parse is left alone
+    (:class:`ConfigError`); the new text is checked to parse to the intended value before it
+    replaces the old one, atomically.
+    """
+    import json
+
+    read_config(path)  # raises on a broken file: never rewrite what cannot be read
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    lines = text.splitlines(keepends=True)
+    line = f"{key} = {json.dumps(value, ensure_ascii=False)}\n"
+    start = next((i for i, ln in enumerate(lines) if (m := _TABLE.match(ln)) and m.group(1).strip() == table), None)
+    if start is None:
+        if lines and not lines[-1].endswith("\n"):
+            lines[-1] += "\n"
+        lines += (["\n"] if lines else []) + [f"[{table}]\n", line]
+    else:
+        end = next((i for i in range(start + 1, len(lines)) if _TABLE.match(lines[i])), len(lines))
+        at = next((i for i in range(start + 1, end) if re.match(rf"^\s*{re.escape(key)}\s*=", lines[i])), None)
+        if at is not None:
+            lines[at] = line
+        else:
+            lines.insert(start + 1, line)
+    new = "".join(lines)
+    try:
+        parsed = tomllib.loads(new)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(one_line(f"{path}: cannot set {table}.{key}: {exc}")) from exc
+    if parsed.get(table, {}).get(key) != value:
+        raise ConfigError(f"{path}: cannot set {table}.{key} without rewriting the file; set it by hand")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(new, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def ui_theme(path: pathlib.Path) -> str | None:
+    """The theme chosen last in the dashboard (``[ui] theme``), or None."""
+    try:
+        ui = read_config(path).get("ui", {})
+    except ConfigError:
+        return None
+    theme = ui.get("theme") if isinstance(ui, dict) else None
+    return theme if isinstance(theme, str) and theme else None
