@@ -58,8 +58,9 @@ class Watcher:
         return best
 
     def classify(self, raw: list[str]) -> list[tuple[str, Path]]:
-        """Changed paths to transcript files to read (those the agent's source claims); a new
-        folder is scanned for files."""
+        """Changed paths to transcript files to read: the file each agent's source maps the
+        change to (the path itself, a database for its ``-wal``, a session for one of its
+        message files); a new folder is scanned for files."""
         out: dict[str, tuple[str, Path]] = {}
         for p in raw:
             path = Path(p)
@@ -67,9 +68,10 @@ class Watcher:
             if agent is None:
                 continue
             source = SOURCES[agent]
-            if source.claims(path):
-                if os.path.isfile(p):
-                    out[p] = (agent, path)
+            target = source.file_for_change(path)
+            if target is not None:
+                if os.path.isfile(target):
+                    out[str(target)] = (agent, target)
             elif os.path.isdir(p):
                 for dirpath, _dirs, names in os.walk(p):
                     for n in names:
@@ -79,19 +81,54 @@ class Watcher:
         return list(out.values())
 
     async def changes(self, stop: asyncio.Event | None = None) -> AsyncIterator[list[tuple[str, Path]]]:
-        """Yield batches of changed transcript files until ``stop`` is set."""
-        from watchfiles import Change, awatch
+        """Yield batches of changed transcript files until ``stop`` is set.
 
+        Folders whose source reads only the files directly in them (a database beside
+        large unrelated trees) are watched without their subfolders, by a second watch.
+        """
         dirs = self.watch_dirs()
         if not dirs:
             return
+        deep = [d for a, d in dirs if SOURCES[a].watch_recursively(d)]
+        shallow = [d for a, d in dirs if not SOURCES[a].watch_recursively(d)]
+        groups = [(paths, flag) for paths, flag in ((deep, True), (shallow, False)) if paths]
+        if len(groups) == 1:
+            async for batch in self._watch(*groups[0], stop):
+                yield batch
+            return
+        queue: asyncio.Queue = asyncio.Queue()
+
+        async def pump(paths: list[Path], recursive: bool) -> None:
+            try:
+                async for batch in self._watch(paths, recursive, stop):
+                    await queue.put(batch)
+            finally:
+                await queue.put(None)
+
+        tasks = [asyncio.ensure_future(pump(paths, flag)) for paths, flag in groups]
+        try:
+            running = len(tasks)
+            while running:
+                batch = await queue.get()
+                if batch is None:
+                    running -= 1
+                else:
+                    yield batch
+        finally:
+            for t in tasks:
+                t.cancel()
+
+    async def _watch(self, paths: list[Path], recursive: bool,
+                     stop: asyncio.Event | None) -> AsyncIterator[list[tuple[str, Path]]]:
+        from watchfiles import Change, awatch
+
         async for events in awatch(
-            *[d for _a, d in dirs],
+            *paths,
             debounce=DEBOUNCE_MS,
             step=STEP_MS,
             stop_event=stop,
             watch_filter=None,
-            recursive=True,
+            recursive=recursive,
         ):
             raw = sorted({p for change, p in events if change != Change.deleted})
             if raw:

@@ -11,7 +11,7 @@ import json
 import os
 import re
 import shlex
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -128,6 +128,56 @@ class Source(Protocol):
         """The files of one session given its main transcript: the transcript first, then
         its sub-agents' files (what the status line reads for one session)."""
 
+    read: Callable[[Cursor, bool], Batch | None] | None
+    """For files that are not appended JSON lines (a document rewritten in place, a live
+    database): ``read(state, finalize)`` reads the file itself and returns what is new as a
+    Batch (None: nothing new). ``tokdash.ingest.reader.read_state`` then delegates to it
+    instead of reading lines by byte offset; the source keeps its cursor in
+    ``state.ctx.state`` (persisted by the index with the file's context) and sets the
+    state's ``ident``/``size``/``mtime``/``offset``. None (``SourceDefaults``): line reading
+    with ``markers``, ``wants`` and ``parse``."""
+
+    def file_for_change(self, path: Path) -> Path | None:
+        """The transcript file to read when ``path`` changed, or None: the watcher asks this
+        of every changed path. Usually the path itself when ``claims`` it; a database for
+        its ``-wal`` file; a session's file for one of its message files."""
+
+    def watch_recursively(self, scan_root: Path) -> bool:
+        """Whether the watcher follows ``scan_root``'s subfolders (usually), or only the files
+        directly in it (a data folder holding a database beside large unrelated trees)."""
+
+
+class Cursor(Protocol):
+    """What a source's ``read`` hook may use and must keep up to date of a file's reading
+    state (``tokdash.ingest.reader.FileState`` is one)."""
+
+    path: str
+    ctx: FileContext
+    offset: int
+    """Bytes consumed; a hook sets it to what it read (e.g. the size) so that nothing looks
+    like an unfinished last line."""
+    ident: tuple[int, int] | None
+    size: int
+    """What the index compares with the file's size to decide whether to read it again."""
+    mtime: float
+    resets: int
+    bad_lines: int
+
+
+class SourceDefaults:
+    """The optional members of ``Source`` for a source of appended JSONL files (mix in)."""
+
+    read = None
+    """No ``read`` hook: the reader reads lines by byte offset."""
+
+    def file_for_change(self, path: Path) -> Path | None:
+        """The changed path itself, when it is one of this source's transcripts."""
+        return path if self.claims(path) else None  # type: ignore[attr-defined]
+
+    def watch_recursively(self, scan_root: Path) -> bool:
+        """Transcripts may lie at any depth under a scan root."""
+        return True
+
 
 PLAIN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 """A session id that may go on a command line: letters, digits and ``._:-``, at most 128,
@@ -185,6 +235,53 @@ def parse_ts(value: Any) -> float | None:
     return ts if 0.0 <= ts < _TS_MAX else None
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_str(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD.
+
+    JavaScript writes a string cut mid-emoji as a JSON-escaped lone surrogate
+    (``"\\ud83d"``), and a file name that is not UTF-8 decodes with surrogate escapes:
+    such a ``str`` cannot be encoded as UTF-8, so it would crash orjson, SQLite and the
+    terminal downstream. Every string a source builds a record from passes here once.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
+
+
+def scrub(obj: Any) -> Any:
+    """``obj`` (decoded JSON) with ``clean_str`` applied to every string, keys included.
+
+    Only the stdlib decoder lets a lone surrogate through (orjson rejects such input), so
+    this runs on its results alone, never on the fast path.
+    """
+    if isinstance(obj, str):
+        return clean_str(obj)
+    if isinstance(obj, dict):
+        return {clean_str(k) if isinstance(k, str) else k: scrub(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [scrub(v) for v in obj]
+    return obj
+
+
+def load_json(data: bytes | str) -> Any:
+    """One JSON document (a whole file, a database column): orjson, else the stdlib decoder
+    with every string cleaned (see ``clean_str``); None when it does not decode."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+        return scrub(json.loads(text.lstrip("\ufeff")))
+    except (ValueError, RecursionError):
+        return None
+
+
 def decode_line(line: bytes) -> tuple[list[dict], int]:
     """Decode one transcript line into its JSON objects, and count what did not decode.
 
@@ -219,7 +316,7 @@ def decode_line(line: bytes) -> tuple[list[dict], int]:
             # (orjson gives up at 1024 levels and sends such lines here); still just a bad line.
             obj, end = None, -1
         if isinstance(obj, dict):
-            objs.append(obj)
+            objs.append(scrub(obj))
             i = end
             continue
         # Broken record: skip it and resync at the next '{' that starts a full object

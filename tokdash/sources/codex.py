@@ -17,10 +17,20 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from tokdash.model.records import EDIT, OTHER, READ, SEARCH, SUBAGENT, Batch, Call, Event, Usage
-from tokdash.sources.base import FileContext, count, env_roots, new_meta, parse_ts, shell_command, shorten
+from tokdash.sources.base import (
+    FileContext,
+    SourceDefaults,
+    clean_str,
+    count,
+    env_roots,
+    new_meta,
+    parse_ts,
+    shell_command,
+    shorten,
+)
 
 NAME = "codex"
-_CALL_ID = re.compile(rb'"call_id":"([^"\\]{1,200})"')
+_CALL_ID = re.compile(rb'"call_id"\s*:\s*"([^"\\]{1,200})"')
 _ROLLOUT_ID = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
 _RATE_LIMIT_WORDS = ("rate limit", "usage limit", "429", "too many requests")
 UNKNOWN_MODEL = "unknown-codex-model"
@@ -45,7 +55,7 @@ and ``list_dir`` read and search; the collab tools' ``spawn_agent`` (and the age
 ``close_agent``, which talk to an agent already running, and MCP tools."""
 
 
-class CodexSource:
+class CodexSource(SourceDefaults):
     """Codex CLI rollouts."""
 
     name = NAME
@@ -55,14 +65,15 @@ class CodexSource:
     default_help = "$CODEX_HOME, else ~/.codex"
     markers = (
         re.compile(
-            rb'"type":"(?:token_count|turn_context|session_meta|user_message|function_call|custom_tool_call'
-            rb'|web_search_call|compacted|context_compacted|error)"'
+            rb'"type"\s*:\s*"(?:token_count|turn_context|session_meta|user_message|function_call|custom_tool_call'
+            rb'|web_search_call|compacted|context_compacted|error|task_complete|turn_aborted)"'
         ),
-        re.compile(rb'"type":"(?:function_call_output|custom_tool_call_output)"'),
+        re.compile(rb'"type"\s*:\s*"(?:function_call_output|custom_tool_call_output)"'),
     )
     """Every line we read names its kind as ``"type":"<kind>"`` (top level or in the payload):
     one regex pass finds them all, where a ``find`` per kind would scan the bytes nine times.
-    The second marker finds tool outputs, which are measured without being decoded."""
+    The second marker finds tool outputs, which are measured without being decoded. Spaces
+    after the separators (``"type": "token_count"``, Python's ``json.dumps``) match too."""
     _OUTPUT = 2
 
     def wants(self, line: bytes, hits: int, ctx: FileContext, offset: int, batch: Batch) -> bool:
@@ -123,7 +134,7 @@ class CodexSource:
             return None
         ctx = FileContext(path=str(path), agent=NAME, session_id=None)
         m = _ROLLOUT_ID.search(path.stem)
-        ctx.state["fallback_id"] = m.group(1) if m else path.stem
+        ctx.state["fallback_id"] = m.group(1) if m else clean_str(path.stem)
         ctx.state["model"] = UNKNOWN_MODEL
         ctx.state["total"] = None
         return ctx
@@ -186,6 +197,12 @@ class CodexSource:
             # key them by the cumulative total they follow so they count once.
             key = ("codex-compaction", ctx.session_id, ctx.state["total"])
             batch.events.append(Event(key, ctx.session_id, "compaction", ts or 0.0, ctx.rank(offset)))
+        elif typ == "event_msg" and ptype in ("task_complete", "turn_aborted") and not replay:
+            if not ctx.is_subagent_file:
+                # The turn is over: Codex waits for its human (a sub-agent thread's end is not that).
+                turn = payload.get("turn_id")
+                key = ("codex-turn-end", ctx.session_id, turn if isinstance(turn, str) and turn else f"{ctx.path}:{offset}")
+                batch.events.append(Event(key, ctx.session_id, "turn_end", ts or 0.0, ctx.rank(offset), ptype))
         elif typ == "event_msg" and ptype == "error" and not replay:
             text = str(payload.get("message", ""))
             kind = "rate_limit" if any(w in text.lower() for w in _RATE_LIMIT_WORDS) else "api_error"
