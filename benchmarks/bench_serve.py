@@ -17,7 +17,11 @@ subprocess over the corpus, with a temporary data dir, and reads its CPU time
    CPU % again, to show what a scrape adds;
 4. ``--scrapes`` scrapes back to back: latency median / p90 / max, bytes, the
    series count per metric, and the counters' sums (compare with
-   ``tokdash report sessions --json`` over the same corpus).
+   ``tokdash report sessions --json`` over the same corpus). The server renders a
+   snapshot once per format, so these are scrapes of an unchanged snapshot; beside
+   them, the cost of one rendering (what the first scrape after a change pays),
+   measured in this process over the same data: the catalog read from the warm
+   index, folded and rendered ``--scrapes`` times (median).
 """
 
 from __future__ import annotations
@@ -113,6 +117,42 @@ def cpu_window(serve: Serve, seconds: float, scrape_every: float | None) -> tupl
     return total, slices
 
 
+def render_ms(corpus: Path, data: Path, runs: int) -> tuple[float, float, float]:
+    """(fold ms, text render ms, OpenMetrics render ms), medians, over the corpus's catalog."""
+    os.environ["TOKDASH_DATA_DIR"] = str(data)
+    sys.path.insert(0, str(REPO))
+    from prometheus_client import generate_latest, openmetrics
+
+    from tokdash.ingest.catalog import open_catalog
+    from tokdash.ingest.discovery import resolve_roots
+    from tokdash.model.pricing import PriceBook
+    from tokdash.serve.exposition import registry_for
+    from tokdash.serve.labels import LabelPolicy
+    from tokdash.serve.totals import Counters, Snapshot, status_counts
+    from tokdash.sources import SOURCES
+
+    dirs = {"claude": [str(corpus / "claude")], "codex": [str(corpus / "codex")]}
+    roots = resolve_roots(list(SOURCES), {a: d for a, d in dirs.items() if a in SOURCES})
+    opened = open_catalog(roots, PriceBook(), warn=lambda _m: None)
+    opened.close()
+    catalog = opened.catalog
+    summaries = {k: catalog.summary(k) for k in catalog.keys()}
+    folds, texts, oms = [], [], []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        values = Counters(LabelPolicy()).fold(summaries)
+        snap = Snapshot("bench", values, status_counts(catalog.fleet.rows.values(), LabelPolicy()), (), True, 1.0)
+        t1 = time.perf_counter()
+        generate_latest(registry_for(lambda: snap))
+        t2 = time.perf_counter()
+        openmetrics.generate_latest(registry_for(lambda: snap))
+        t3 = time.perf_counter()
+        folds.append((t1 - t0) * 1000)
+        texts.append((t2 - t1) * 1000)
+        oms.append((t3 - t2) * 1000)
+    return statistics.median(folds), statistics.median(texts), statistics.median(oms)
+
+
 def series(text: str) -> dict[str, int]:
     out: dict[str, int] = {}
     for line in text.splitlines():
@@ -176,6 +216,9 @@ def main() -> int:
         p90 = latencies[min(len(latencies) - 1, round(0.9 * (len(latencies) - 1)))]
         print(f"scrape x{args.scrapes}: median {statistics.median(latencies):.2f} ms, p90 {p90:.2f} ms, "
               f"max {latencies[-1]:.2f} ms; {len(text.encode())} bytes; ~{per_scrape:.2f} ms CPU each")
+        fold, plain, om = render_ms(args.corpus, data, args.scrapes)
+        print(f"one rendering (first scrape after a change), median of {args.scrapes}: fold {fold:.2f} ms, "
+              f"text format {plain:.2f} ms, OpenMetrics {om:.2f} ms")
         counts = series(text)
         print(f"series: {sum(counts.values())} in all: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         for key, value in sums(text).items():

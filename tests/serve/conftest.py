@@ -42,7 +42,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def fleet(tmp_path: Path) -> Fleet:
-    """Five sessions of both agents over three projects and four models, one of them working now,
+    """Five sessions of both agents over four projects and four models, one of them working now (mid-turn),
     one with a hostile cwd and model id."""
     claude, codex = tmp_path / "claude", tmp_path / "codex"
     projects = claude / "projects"
@@ -62,7 +62,7 @@ def fleet(tmp_path: Path) -> Fleet:
     f.add(hostile, claude_main_path(projects, hostile.cwd, hostile.session_id))
     live = ClaudeSession(sid(4), cwd="/home/dev/acme-api", clock=_now_clock())
     live.prompt("keep going")
-    live.response(model=OPUS, input=5, output=300, cache_write_5m=2000, cache_read=60_000)
+    live.response(model=OPUS, input=5, output=300, cache_write_5m=2000, cache_read=60_000, stop_reason="tool_use")
     f.add(live, claude_main_path(projects, live.cwd, live.session_id))
     c = CodexRollout(codex_id(5), cwd="/srv/shop", clock=5000)
     c.session_meta()

@@ -10,7 +10,7 @@ import pytest
 from builders import HAIKU, OPUS, SONNET, ClaudeSession, claude_main_path, load, sid, summaries
 
 from support import parse
-from tokdash.model.activity import CallSeries
+from tokdash.model.activity import STATUSES, CallSeries
 from tokdash.model.fleet import Fleet as RowFleet
 from tokdash.model.records import Usage
 from tokdash.serve.exposition import registry_for
@@ -30,7 +30,8 @@ def three(tmp_path: Path) -> dict:
         s = ClaudeSession(sid(n), cwd=cwd, clock=n * 10_000.0)
         s.prompt("go")
         for model, out in calls:
-            s.response(model=model, input=n, output=out, cache_write_5m=10 * n, cache_read=1000 * n)
+            s.response(model=model, input=n, output=out, cache_write_5m=10 * n, cache_read=1000 * n,
+                       stop_reason="tool_use")  # mid-turn: active means working, not waiting
         paths.append(s.write(claude_main_path(projects, cwd, s.session_id)))
     by_id = summaries(load(paths))
     return {("claude", k): v for k, v in by_id.items()}
@@ -132,6 +133,7 @@ def test_status_counts_keep_every_status_of_each_project(three):
     counts = status_counts(fleet.rows.values(), LabelPolicy())
     assert counts[("claude", "blog", "working")] == 1
     assert counts[("claude", "acme-api", "done")] == 2
+    assert {st for (_a, p, st) in counts if p == "acme-api"} == set(STATUSES)  # zeros included
     assert counts[("claude", "acme-api", "working")] == 0 and counts[("claude", "acme-api", "idle")] == 0
 
 
@@ -166,3 +168,29 @@ def test_gauge_providers_are_checked_and_a_failing_one_is_skipped():
     out = collect([good, broken, bad], None, 0.5, notes.append)
     assert out == (GaugeSample("tokdash_budget_used_ratio", "b", (("budget", "team"),), 0.5),)
     assert len(notes) == 3 and "no plan" in notes[0]
+
+
+def test_a_snapshot_is_rendered_once_per_format_and_a_new_one_again(three):
+    import gzip
+
+    from tokdash.serve.exposition import CachedMetrics
+
+    box = [Snapshot("m1", Counters(LabelPolicy()).fold(three), {}, (), True, 1.0)]
+    app = CachedMetrics(lambda: box[0])
+
+    def get(accept: str = "", encoding: str = "") -> tuple[dict, bytes]:
+        seen: dict = {}
+        body = app({"REQUEST_METHOD": "GET", "HTTP_ACCEPT": accept, "HTTP_ACCEPT_ENCODING": encoding},
+                   lambda status, headers: seen.update(headers, status=status))
+        return seen, body[0]
+
+    head, first = get()
+    assert head["status"] == "200 OK" and head["Content-Type"].startswith("text/plain")
+    assert get()[1] is first  # unchanged snapshot: the same rendering
+    zipped_head, zipped = get(encoding="gzip")
+    assert zipped_head["Content-Encoding"] == "gzip" and gzip.decompress(zipped) == first
+    om_head, om = get(accept="application/openmetrics-text; version=1.0.0")
+    assert om_head["Content-Type"].startswith("application/openmetrics-text") and om.endswith(b"# EOF\n")
+    box[0] = replace(box[0], loaded=False)
+    _h, again = get()
+    assert again is not first and b'tokdash_loaded{machine="m1"} 0.0' in again

@@ -91,7 +91,7 @@ def run_serve(args) -> int:
         _need("opentelemetry.exporter.otlp.proto.http.metric_exporter", "otlp")
 
     from tokdash.model.config import default_config_path
-    from tokdash.serve.exposition import MetricsServer, registry_for
+    from tokdash.serve.exposition import MetricsServer
     from tokdash.serve.labels import LabelPolicy, MetricsConfigError, machine_name, read_metrics_config
     from tokdash.serve.runner import Serve, SnapshotBox, run_until_signal
 
@@ -103,7 +103,7 @@ def run_serve(args) -> int:
     machine = machine_name(args.machine, config)
     box = SnapshotBox(machine)
     try:
-        server = MetricsServer(host, port, registry_for(box.get))
+        server = MetricsServer(host, port, box.get)
     except socket.gaierror:
         raise CliError(f"tokdash serve: --metrics {args.metrics!r}: unknown host {host!r}", 2) from None
     except OSError as exc:

@@ -3,7 +3,8 @@
 The collector yields the current totals of the serve loop's last :class:`Snapshot`
 (a custom collector rather than ``Counter`` objects: the values are totals of
 history, computed elsewhere, and a scrape must never see half an update). A
-scrape costs O(series), whatever the number of sessions.
+scrape costs O(series), whatever the number of sessions, and nothing more than
+the HTTP exchange while the snapshot is unchanged (:class:`CachedMetrics`).
 
 Metrics (every one also carries ``machine``):
 
@@ -12,7 +13,8 @@ Metrics (every one also carries ``machine``):
 - ``tokdash_cost_usd_total{agent, project, model}``: estimated cost, USD (a model
   without a known price adds 0, as in the report);
 - ``tokdash_api_calls_total{agent, project, model}``: API calls;
-- ``tokdash_sessions{agent, project, status}``: sessions working / idle / done now;
+- ``tokdash_sessions{agent, project, status}``: sessions by the fleet's status now (working,
+  waiting, idle, done: ``tokdash.model.activity.STATUSES``);
 - ``tokdash_retired_sessions``: sessions gone from the index that the counters still hold;
 - ``tokdash_loaded``: 1 once the initial load finished (before, counters still climb);
 - ``tokdash_last_change_timestamp_seconds``: when the counters last changed;
@@ -23,6 +25,7 @@ Needs the ``serve`` extra (``prometheus_client``).
 
 from __future__ import annotations
 
+import gzip
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -30,8 +33,9 @@ from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.exposition import make_wsgi_app
+from prometheus_client.exposition import choose_encoder, gzip_accepted, make_wsgi_app
 
+from tokdash.model.activity import STATUSES
 from tokdash.serve.totals import Snapshot
 
 METRICS_PATH = "/metrics"
@@ -64,7 +68,7 @@ class SnapshotCollector:
         for (agent, project, model), n in sorted(c.calls.items()):
             calls.add_metric((m, agent, project, model), n)
         yield calls
-        sessions = GaugeMetricFamily("tokdash_sessions", "Sessions by status now (working, idle, done).",
+        sessions = GaugeMetricFamily("tokdash_sessions", "Sessions by status now (" + ", ".join(STATUSES) + ").",
                                      labels=("machine", "agent", "project", "status"))
         for (agent, project, status), n in sorted(snap.sessions.items()):
             sessions.add_metric((m, agent, project, status), n)
@@ -111,6 +115,34 @@ class _Quiet(WSGIRequestHandler):
         """No access log: a scrape every few seconds would flood the journal."""
 
 
+class CachedMetrics:
+    """The ``/metrics`` WSGI app: each snapshot is rendered once per format (text or OpenMetrics,
+    gzipped or not), so Prometheus scraping an unchanged snapshot costs no re-rendering.
+    Anything but a plain GET (OPTIONS, ``?name[]=`` filters) goes to the client library's app."""
+
+    def __init__(self, current: Callable[[], Snapshot]) -> None:
+        self._current = current
+        self._plain = make_wsgi_app(registry_for(current))
+        self._cache: dict[tuple[str, bool], tuple[Snapshot, bytes]] = {}
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") != "GET" or environ.get("QUERY_STRING"):
+            return self._plain(environ, start_response)
+        snap = self._current()
+        encoder, content_type = choose_encoder(environ.get("HTTP_ACCEPT", ""))
+        zipped = gzip_accepted(environ.get("HTTP_ACCEPT_ENCODING", ""))
+        key = (content_type, zipped)
+        hit = self._cache.get(key)
+        if hit is None or hit[0] is not snap:
+            body = encoder(registry_for(lambda: snap))
+            hit = self._cache[key] = (snap, gzip.compress(body) if zipped else body)
+        headers = [("Content-Type", content_type)]
+        if zipped:
+            headers.append(("Content-Encoding", "gzip"))
+        start_response("200 OK", headers)
+        return [hit[1]]
+
+
 class MetricsServer:
     """``/metrics`` over HTTP on its own thread; anything else is a 404.
 
@@ -118,10 +150,10 @@ class MetricsServer:
     Raises ``OSError`` (bind) or ``socket.gaierror`` (a host that does not resolve).
     """
 
-    def __init__(self, host: str, port: int, registry: CollectorRegistry) -> None:
+    def __init__(self, host: str, port: int, current: Callable[[], Snapshot]) -> None:
         family, addr = _family(host, port)
         server_class = type("MetricsHTTPServer", (_Server,), {"address_family": family})
-        metrics = make_wsgi_app(registry)
+        metrics = CachedMetrics(current)
 
         def app(environ, start_response):
             if environ.get("PATH_INFO", "") in (METRICS_PATH, METRICS_PATH + "/"):

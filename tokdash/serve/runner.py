@@ -179,9 +179,12 @@ class Serve:
             self._values = self.counters.fold({k: self.catalog.summary(k) for k in self.catalog.keys()})
             self._changed_at = self.clock()
         now = self.clock()
-        self.box.value = Snapshot(
-            self.box.value.machine, self._values, status_counts(self.catalog.fleet.rows.values(), self.policy),
-            collect(self.providers, self.catalog, now, self.warn), not self.catalog.loading, self._changed_at)
+        old = self.box.value
+        new = Snapshot(old.machine, self._values, status_counts(self.catalog.fleet.rows.values(), self.policy),
+                       collect(self.providers, self.catalog, now, self.warn), not self.catalog.loading,
+                       self._changed_at)
+        if new != old:  # an unchanged snapshot keeps its identity: scrapes reuse its rendering
+            self.box.value = new
 
     # --- the loop -----------------------------------------------------------------------------
 

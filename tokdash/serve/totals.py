@@ -34,7 +34,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from tokdash.model.activity import DONE, IDLE, WORKING
+from tokdash.model.activity import STATUSES
 from tokdash.model.fleet import Row
 from tokdash.model.session import SessionSummary
 from tokdash.model.store import SessionKey
@@ -44,8 +44,6 @@ from tokdash.serve.labels import LabelPolicy
 KINDS = ("input", "output", "cache_write", "cache_read")
 """The ``kind`` label of ``tokdash_tokens_total``; their sum is the report's total_tokens
 (reasoning tokens are inside output and are not a kind of their own)."""
-STATUSES = (WORKING, IDLE, DONE)
-"""The ``status`` label of ``tokdash_sessions``."""
 
 Series = tuple[str, str, str]
 """(agent, project, model) label values."""
@@ -138,8 +136,9 @@ class Counters:
 
 
 def status_counts(rows: Iterable[Row], policy: LabelPolicy) -> dict[tuple[str, str, str], int]:
-    """(agent, project, status) -> sessions, every status present (0 included) for each
-    (agent, project) seen, so a "working" series does not vanish when nothing works."""
+    """(agent, project, status) -> sessions, every status of the fleet's (``model.activity.STATUSES``)
+    present, 0 included, for each (agent, project) seen, so a "working" series does not vanish
+    when nothing works."""
     out: dict[tuple[str, str, str], int] = {}
     for row in rows:
         s = row.summary
