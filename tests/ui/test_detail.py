@@ -100,12 +100,16 @@ async def test_tips_show_figure_and_saving(app):
 
 
 async def test_heavy_threshold_is_named(tmp_path, utc):
-    app = fixture_app(tmp_path, heavy=HeavyThresholds(io_tokens=5_000))  # as configured in [heavy]
+    # As configured in [heavy]: one whole read per turn is enough to count as a loop here.
+    app = fixture_app(tmp_path, heavy=HeavyThresholds(loop_turns_per_prompt=1, loop_repeats=1))
     async with app.run_test(size=(160, 45)) as pilot:
         await open_detail(pilot)
         heavy = app.screen.query_one("#detail-heavy", Static)
         assert not heavy.has_class("-none")
-        assert "HEAVY: input+output 8.1k > 5k" in text_of(heavy)
+        s = app.catalog.summary(KEY)
+        assert s.repeat == ("Read", "/home/dev/billing.py", 1)
+        assert (f"HEAVY: loop: {s.assistant_turns} turns for {s.prompts} prompts, Read billing.py ×1"
+                in text_of(heavy))
 
 
 async def test_heavy_is_the_apps_verdict(app, monkeypatch):
@@ -127,7 +131,7 @@ async def test_not_heavy_shows_no_line(app):
         assert app.screen.query_one("#detail-heavy", Static).has_class("-none")
 
 
-async def test_c_copies_the_session_id_and_says_so(app, monkeypatch):
+async def test_c_copies_the_resume_command_and_shift_c_the_id(app, monkeypatch):
     copied: list[str] = []
     real = app.copy_to_clipboard
     monkeypatch.setattr(app, "copy_to_clipboard", lambda text: (copied.append(text), real(text)))
@@ -135,9 +139,23 @@ async def test_c_copies_the_session_id_and_says_so(app, monkeypatch):
         await open_detail(pilot)
         await pilot.press("c")
         await pilot.pause()
-        assert copied == [SESSION_ID]
-        assert app.clipboard == SESSION_ID
+        assert copied == [f"claude --resume {SESSION_ID}"]
+        assert app.clipboard == f"claude --resume {SESSION_ID}"
+        await pilot.press("C")
+        await pilot.pause()
+        assert copied[-1] == SESSION_ID
         assert any(SESSION_ID in n.message for n in app._notifications)
+
+
+async def test_t_jumps_to_the_tips_in_a_narrow_pane(app):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_detail(pilot)
+        scroll = app.screen.query_one("#detail-scroll")
+        assert scroll.scroll_y == 0
+        await pilot.press("t")
+        await pilot.pause()
+        heading = app.screen.query_one("#detail-tips-heading")
+        assert scroll.scroll_y > 0 and heading.region.y <= 2  # the tips' heading at the top
 
 
 @pytest.mark.parametrize("key", ["escape", "backspace"])

@@ -68,7 +68,7 @@ async def test_help_lists_every_formula_and_rule(app):
         ):
             assert phrase in flat, phrase
         h = HeavyThresholds()
-        assert f"{h.io_tokens:,} tokens" in flat
+        assert f"{h.churn_write_tokens:,}+ tokens written" in flat and "waits for you" in flat
         assert f"less than {activity.WORKING_SECONDS / 60:g} min ago" in flat
         assert f"{insights.THRASH_RUN_CALLS}+ main-chain calls" in flat
 
@@ -96,15 +96,15 @@ async def test_help_describes_the_default_sort_and_the_heavy_config_keys(app):
         defaults = HeavyThresholds()
         for key, (attr, scale) in heavy.CONFIG_KEYS.items():
             assert f"{key} = {round(getattr(defaults, attr) / scale, 6):g}" in flat, key
-        assert "io_tokens = 80000" in flat and "context_percent = 80" in flat  # as the docs write them
+        assert "cost_factor = 5" in flat and "context_percent = 80" in flat  # as the docs write them
         assert "archived" in flat
 
 
 async def test_help_shows_the_configured_heavy_thresholds(tmp_path, utc):
-    app = fixture_app(tmp_path, heavy=HeavyThresholds(io_tokens=123_456))
+    app = fixture_app(tmp_path, heavy=HeavyThresholds(churn_write_tokens=123_456))
     async with app.run_test(size=(160, 45)) as pilot:
         screen = await open_help(pilot)
-        assert "123,456 tokens" in text_of(screen.query_one("#help-rules", Static))
+        assert "123,456+ tokens written" in " ".join(text_of(screen.query_one("#help-rules", Static)).split())
 
 
 @pytest.mark.parametrize("key", ["escape", "question_mark", "backspace"])

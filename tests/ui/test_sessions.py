@@ -53,7 +53,7 @@ async def test_every_session_has_a_row_wide_and_essential_columns_narrow(fleet_d
         table = table_of(app)
         assert table.row_count == len(app.catalog.keys()) == 11
         assert table.column_keys == [
-            "status", "agent", "project", "title", "models", "turns", "tools", "input", "output",
+            "status", "agent", "project", "title", "models", "turns", "input", "output",
             "cache_write", "cache_read", "total", "hit", "ctx", "cost", "burn", "last", "duration",
         ]
         await pilot.resize_terminal(80, 24)
@@ -83,28 +83,45 @@ async def test_j_and_k_move_the_cursor(fleet_dir):
         assert table.cursor_row == 1
 
 
-async def test_sort_keeps_the_cursor_on_its_session(fleet_dir):
+async def test_every_column_sorts_and_the_cursor_stays_on_its_session(fleet_dir):
+    from tokdash.model.fleet import sort_value
+
     app, _ = fleet_app(fleet_dir)
     async with app.run_test(size=(160, 45)) as pilot:
         table = table_of(app)
+        screen = app.screen
         await pilot.press("j", "j", "j", "j")
         key = table.cursor_key()
         before = table.row_keys()
-        await pilot.press("s")  # cost
-        screen = app.screen
-        assert isinstance(screen, SessionsScreen)
-        costs = [app.catalog.summary(tuple(k.split(":", 1))).cost for k in table.row_keys()]
-        assert costs == sorted(costs, reverse=True)
-        assert table.row_keys() != before
-        assert table.cursor_key() == key
-        await pilot.press("S")  # ascending
-        costs = [app.catalog.summary(tuple(k.split(":", 1))).cost for k in table.row_keys()]
-        assert costs == sorted(costs)
-        assert table.cursor_key() == key
-        for _ in range(4):  # total, cache hit, burn rate, back to activity
+        columns = table.column_keys
+        orders = set()
+        for i in range(len(columns)):  # s moves the sort through every column shown
             await pilot.press("s")
-            assert table.cursor_key() == key
-        assert table.row_keys() == before
+            column = screen.sort_key
+            assert column == columns[(i + 1) % len(columns)]
+            rows = [app.catalog.row(tuple(k.split(":", 1))) for k in table.row_keys()]
+            expected = sorted(rows, key=lambda r: sort_value(r, "project" if column == "name" else column),
+                              reverse=screen.descending)
+            assert [r.key for r in rows] == [r.key for r in expected], column
+            assert table.cursor_key() == key  # moved by the user: it follows its session
+            orders.add(tuple(table.row_keys()))
+        assert len(orders) > 5  # the columns really order the rows differently
+        assert screen.sort_key == "status" and table.row_keys() == before
+        await pilot.press("S")  # reversed
+        assert table.row_keys() == before[::-1] or table.row_keys() != before
+        assert table.cursor_key() == key
+
+
+async def test_text_columns_sort_a_to_z_and_numbers_largest_first(fleet_dir):
+    app, _ = fleet_app(fleet_dir)
+    async with app.run_test(size=(160, 45)):
+        screen = app.screen
+        screen._sort_by("project")
+        assert not screen.descending
+        labels = [app.catalog.row(tuple(k.split(":", 1))).label.lower() for k in table_of(app).row_keys()]
+        assert labels == sorted(labels)
+        screen._sort_by("per_prompt")
+        assert screen.descending and "turns per prompt ▼" in screen.sort_label()
 
 
 async def test_slash_filters_by_text_and_escape_clears(fleet_dir):
@@ -143,7 +160,7 @@ async def test_typing_in_the_filter_does_not_trigger_keys(fleet_dir):
         await pilot.press("slash", *"qsag")
         await pilot.pause()
         assert app.is_running
-        assert screen.sort_index == 0 and not screen.only_working and not screen.grouped
+        assert screen.sort_key == "status" and not screen.only_working and not screen.grouped
         assert screen.filter_text == "qsag"
 
 
@@ -158,11 +175,11 @@ async def test_a_shows_only_working_sessions(fleet_dir):
         assert table.row_count == 11
 
 
-async def test_g_groups_by_project(fleet_dir):
+async def test_p_groups_by_project(fleet_dir):
     app, _ = fleet_app(fleet_dir)
     async with app.run_test(size=(160, 45)) as pilot:
         table = table_of(app)
-        await pilot.press("g")
+        await pilot.press("p")
         keys = table.row_keys()
         groups = [k for k in keys if k.startswith("group:")]
         projects = {app.catalog.summary(k).project for k in app.catalog.keys()}
@@ -179,8 +196,66 @@ async def test_g_groups_by_project(fleet_dir):
         web = [k for k in app.catalog.keys() if app.catalog.summary(k).project == "/home/dev/src/web-dashboard"]
         total = sum(app.catalog.summary(k).cost for k in web)
         assert cell(table, "group:/home/dev/src/web-dashboard", "cost") == f"${total:,.2f}"
-        await pilot.press("g")
+        await pilot.press("p")
         assert not any(k.startswith("group:") for k in table.row_keys())
+
+
+async def test_home_end_and_g_g_move_to_the_first_and_last_rows(fleet_dir):
+    app, _ = fleet_app(fleet_dir)
+    async with app.run_test(size=(160, 45)) as pilot:
+        table = table_of(app)
+        last = table.row_count - 1
+        await pilot.press("end")
+        assert table.cursor_row == last
+        await pilot.press("home")
+        assert table.cursor_row == 0
+        await pilot.press("G")
+        assert table.cursor_row == last
+        await pilot.press("g")
+        assert table.cursor_row == last  # one g is not enough
+        await pilot.press("g")
+        assert table.cursor_row == 0
+
+
+async def test_c_copies_the_resume_command_of_the_row(fleet_dir, monkeypatch):
+    app, _ = fleet_app(fleet_dir)
+    copied = []
+    monkeypatch.setattr(app, "copy_to_clipboard", copied.append)
+    async with app.run_test(size=(160, 45)) as pilot:
+        table = table_of(app)
+        await pilot.press("j", "c")
+        agent, _, sid = table.cursor_key().partition(":")
+        command = app.catalog.summary((agent, sid)).resume_command
+        assert command and sid in command
+        assert copied == [command]
+
+
+async def test_an_empty_filter_result_says_so(fleet_dir):
+    app, _ = fleet_app(fleet_dir)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.press("slash", *"no-such-session-anywhere")
+        await pilot.pause()
+        notice = app.screen.query_one("#empty")
+        assert notice.display and table_of(app).row_count == 0
+        assert "No session matches “no-such-session-anywhere”" in str(notice.content)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not notice.display and table_of(app).row_count == 11
+
+
+async def test_the_header_follows_the_filter_and_says_so(fleet_dir):
+    from tokdash.ui.widgets.header import HeaderStrip
+
+    app, _ = fleet_app(fleet_dir)
+    async with app.run_test(size=(160, 45)) as pilot:
+        header = app.screen.query_one(HeaderStrip)
+        everything = header._state.stats
+        await pilot.press("a")
+        await pilot.pause()
+        working = header._state.stats
+        assert working.sessions == everything.working < everything.sessions
+        assert "shown (filtered)" in header._text.plain
+        assert working.today_cost <= everything.today_cost
 
 
 async def test_enter_drills_down_and_escape_comes_back(fleet_dir):
@@ -251,7 +326,10 @@ async def test_heavy_session_is_red_with_a_badge_and_hit_is_coloured(fleet_dir):
         runaway = next(k for k in app.catalog.keys() if app.catalog.summary(k).project.endswith("monorepo"))
         rk = f"{runaway[0]}:{runaway[1]}"
         reasons = {t.threshold for t in app.catalog.row(runaway).heavy}
-        assert reasons == {"tokens", "context", "rate"}
+        assert reasons == {"cost", "context", "rate"}
+        # A cheap session is never red for token volume alone (Codex's uncached input is large).
+        assert not any(app.catalog.row(k).heavy for k in app.catalog.keys()
+                       if app.catalog.summary(k).cost < app.catalog.fleet.thresholds.min_cost)
         assert {t.threshold for t in app.catalog.row(runaway).heavy} == reasons
         spec = table.spec(rk)
         assert spec["status"][0] == ("▲", "badge")
@@ -260,8 +338,11 @@ async def test_heavy_session_is_red_with_a_badge_and_hit_is_coloured(fleet_dir):
         calm = next(k for k in app.catalog.keys() if app.catalog.summary(k).title.startswith("Fix the flaky"))
         assert not app.catalog.row(calm).heavy
         assert table.spec(f"{calm[0]}:{calm[1]}")["hit"][0][1] == "ok"
+        # The session re-writing its cache at a 19 % hit rate is red for churn (and its cost), and its
+        # hit rate carries a ! for the red band, readable without colour.
         poor = next(k for k in app.catalog.keys() if app.catalog.summary(k).title.startswith("Upgrade React"))
-        assert table.spec(f"{poor[0]}:{poor[1]}")["hit"][0][1] == "bad"
+        assert {"churn", "cost"} <= {t.threshold for t in app.catalog.row(poor).heavy}
+        assert table.spec(f"{poor[0]}:{poor[1]}")["hit"][0][0].endswith("!")
         # The styles come from the theme: the "ok" colour is the theme's success text colour.
         ok = table.styles_map["ok"].color
         assert ok is not None and ok.triplet is not None

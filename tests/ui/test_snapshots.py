@@ -60,8 +60,8 @@ def test_sessions_narrow(snap_compare, fleet_dir):
 
 
 def test_sessions_grouped_by_cost(snap_compare, fleet_dir):
-    """Grouped by project (g), sorted by cost (s), cursor moved down (j)."""
-    assert snap_compare(fleet_app(fleet_dir), press=["g", "s", "j", "j"], terminal_size=(160, 45))
+    """Grouped by project (p), sorted by cost (s to the 15th column), cursor moved down (j)."""
+    assert snap_compare(fleet_app(fleet_dir), press=["p", *"s" * 15, "j", "j"], terminal_size=(160, 45))
 
 
 def test_sessions_filtered_narrow(snap_compare, fleet_dir):

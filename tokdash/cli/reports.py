@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 
 import orjson
 
@@ -19,37 +18,44 @@ HISTORY_REPORTS = {
 """The history reports: name -> help."""
 
 
+def _filters_said(args) -> dict[str, str]:
+    """Each report filter as the user typed it, for the message that names the one that emptied it."""
+    return {"agent": f"--agent {args.agent}", "since": f"--since {args.since}", "until": f"--until {args.until}",
+            "project": f"--project {args.project}"}
+
+
 def run_report_sessions(args) -> int:
     """``tokdash report sessions``."""
     from tokdash.format import clean
-    from tokdash.report.sessions import filter_sessions, sessions_json, sessions_table
+    from tokdash.report.sessions import filter_rows, sessions_json, sessions_table
+    from tokdash.report.table import color_wanted
 
     since = parse_day(args.since) if args.since else None
     until = parse_day(args.until, end=True) if args.until else None
     opened = open_sessions(args)
     opened.close()
     catalog = opened.catalog
-    chosen = filter_sessions(catalog.summaries(), agent=args.agent, since=since, until=until, project=args.project)
+    chosen = filter_rows(list(catalog.fleet.rows.values()), agent=args.agent, since=since, until=until,
+                         project=args.project, sort=args.sort, limit=args.limit, descriptions=_filters_said(args))
     if args.json:
-        out = sessions_json(chosen)
-        for row, s in zip(out["sessions"], chosen, strict=True):
-            row["archived"] = catalog.is_archived((s.agent, s.session_id))
-        out["totals"]["archived_sessions"] = sum(1 for r in out["sessions"] if r["archived"])
+        out = sessions_json(chosen.rows, catalog.archived)
         sys.stdout.buffer.write(orjson.dumps(out, option=orjson.OPT_INDENT_2) + b"\n")
-    elif not chosen:
+    elif chosen.emptied_by:
+        print(f"No sessions match {clean(chosen.emptied_by)} ({chosen.before} before that filter).")
+    elif not chosen.rows:
         looked = "; ".join(clean(line) for line in roots_for(agents_of(args.agent), args).describe())
         print(f"No sessions found. Looked in: {looked}")
     else:
-        shown = [replace(s, title="(archived) " + s.title) if catalog.is_archived((s.agent, s.session_id)) else s
-                 for s in chosen]
-        print(sessions_table(shown))
+        print(sessions_table(chosen.rows, catalog.archived, color=color_wanted()))
     return 0
 
 
 def run_report_history(args) -> int:
     """``tokdash report daily|weekly|monthly|projects|models``."""
+    from tokdash.format import clean
     from tokdash.model.history import SessionInfo, filter_facts, group, history_json
     from tokdash.report.history import history_table
+    from tokdash.report.table import color_wanted
 
     tz = parse_zone(args.tz)
     since = parse_day(args.since, tz=tz) if args.since else None
@@ -65,7 +71,9 @@ def run_report_history(args) -> int:
     if args.json:
         sys.stdout.buffer.write(orjson.dumps(history_json(rows, args.report), option=orjson.OPT_INDENT_2) + b"\n")
     elif not rows:
-        print("No API calls found for these filters.")
+        said = [v for k, v in _filters_said(args).items() if getattr(args, k, None) not in (None, "all")]
+        print("No API calls found" + (f" for {', '.join(clean(x) for x in said)}." if said else "."))
     else:
-        print(history_table(rows, args.report))
+        labels = {s.project: r.label for r in opened.catalog.fleet.rows.values() for s in (r.summary,)}
+        print(history_table(rows, args.report, labels=labels, color=color_wanted()))
     return 0

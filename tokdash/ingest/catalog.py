@@ -25,7 +25,7 @@ from typing import Protocol
 from tokdash.ingest.discovery import Roots
 from tokdash.ingest.feed_update import FeedUpdate, Warn
 from tokdash.ingest.feeds import ResilientFeed, open_feed
-from tokdash.model.activity import CallSeries
+from tokdash.model.activity import BURN_WINDOW_SECONDS, CallSeries
 from tokdash.model.detail import SessionDetail
 from tokdash.model.fleet import Fleet, FleetStats, Row
 from tokdash.model.heavy import HeavyThresholds
@@ -299,7 +299,8 @@ def open_catalog(roots: Roots, prices: PriceBook, *, cache: bool = True, index_r
                      clock=clock)
     catalog = SessionCatalog(clock=clock, thresholds=thresholds, looked_in=roots.describe(), problems=roots.problems)
     try:
-        catalog.apply(feed.read_once())
+        # Series of the sessions active within the burn window: the spend-rate rule needs them.
+        catalog.apply(feed.read_once(catalog.clock() - BURN_WINDOW_SECONDS))
     except BaseException:
         feed.close()
         raise

@@ -69,8 +69,9 @@ class FeedUpdate:
 class Feed(Protocol):
     """Where sessions come from. Every method runs on the feed's own thread."""
 
-    def read_once(self) -> FeedUpdate:
-        """Everything, once, for a one-shot command (a report, the status line)."""
+    def read_once(self, recent_since: float | None = None) -> FeedUpdate:
+        """Everything, once, for a one-shot command (a report, the status line); call series of
+        the sessions active since ``recent_since``."""
 
     def start(self, emit: Emit, recent_since: float) -> None:
         """The initial load, emitting updates as it goes; returns when it is done."""

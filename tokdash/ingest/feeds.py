@@ -87,9 +87,9 @@ class ResilientFeed:
             self._switch(exc)
             return restart() if restart is not None else getattr(self.feed, name)(*args, **kwargs)
 
-    def read_once(self) -> FeedUpdate:
+    def read_once(self, recent_since: float | None = None) -> FeedUpdate:
         """See :meth:`Feed.read_once`."""
-        return self._run("read_once")
+        return self._run("read_once", recent_since)
 
     def start(self, emit: Emit, recent_since: float) -> None:
         """See :meth:`Feed.start`; after a switch the memory feed starts over."""

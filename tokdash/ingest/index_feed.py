@@ -69,11 +69,21 @@ class IndexFeed:
         """Close the connection (its last close folds the WAL into the database)."""
         self.index.close()
 
-    def read_once(self) -> FeedUpdate:
-        """One sync of every transcript; every session's summary."""
+    def read_once(self, recent_since: float | None = None) -> FeedUpdate:
+        """One sync of every transcript; every session's summary, and the call series of the
+        sessions active since ``recent_since`` (the spend-rate rule needs them)."""
         self.result = result = self.index.sync(discover(self.roots), finalize=True)
-        return FeedUpdate({(s.agent, s.session_id): s for s in result.summaries if self._mine((s.agent, s.session_id))},
-                          archived=frozenset(k for k in result.archived if self._mine(k)), complete=True, loaded=True)
+        summaries = {(s.agent, s.session_id): s for s in result.summaries if self._mine((s.agent, s.session_id))}
+        series: dict[SessionKey, CallSeries] = {}
+        if recent_since is not None:
+            held = result.store.sessions if result.store is not None else {}
+            for key, s in summaries.items():
+                if (s.last_activity or 0.0) >= recent_since:
+                    session = held.get(key) or self.index.load_session(*key)
+                    if session is not None:
+                        series[key] = call_series(session, self.prices)
+        return FeedUpdate(summaries, series, archived=frozenset(k for k in result.archived if self._mine(k)),
+                          complete=True, loaded=True)
 
     def start(self, emit: Emit, recent_since: float) -> None:
         """The stored sessions at once; then the new bytes; then the recent sessions' series."""

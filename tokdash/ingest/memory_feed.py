@@ -77,10 +77,11 @@ class MemoryFeed:
                 out.series[key] = call_series(session, self.prices)
         return out
 
-    def read_once(self) -> FeedUpdate:
-        """Read everything (forked workers for large trees) while the price table loads."""
+    def read_once(self, recent_since: float | None = None) -> FeedUpdate:
+        """Read everything (forked workers for large trees) while the price table loads; call
+        series come along for the sessions active since ``recent_since``."""
         self.loader.load_all(finalize=True, jobs=None, warm=self.prices.warm)
-        update = self._update(list(self.store.sessions), None)
+        update = self._update(list(self.store.sessions), recent_since)
         update.complete, update.archived, update.loaded = True, frozenset(), True
         return update
 

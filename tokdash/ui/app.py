@@ -45,7 +45,14 @@ from tokdash.model.fleet import RECENT_SECONDS
 from tokdash.model.heavy import HeavyConfigError, HeavyThresholds, load_heavy_config
 from tokdash.model.history import Fact
 from tokdash.model.pricing import PriceBook
-from tokdash.model.config import PriceConfigError, default_config_path, load_config_prices
+from tokdash.model.config import (
+    ConfigError,
+    PriceConfigError,
+    default_config_path,
+    load_config_prices,
+    ui_theme,
+    write_setting,
+)
 from tokdash.model.store import SessionKey
 from tokdash.ui.helpdoc import help_sections
 from tokdash.ui.messages import (
@@ -100,6 +107,8 @@ class TokdashApp(App[int]):
             passes every agent's roots, as reports do, so all share one index.
         data_dir: Where the index lives (default: the platform data dir).
         tz: Time zone of the History screen's days (None: this machine's local time).
+        remember_theme: Start in the theme chosen last, and remember a theme picked in the
+            palette, in the config file's ``[ui]`` table (the command line turns it on).
     """
 
     CSS_PATH = "tokdash.tcss"
@@ -122,8 +131,10 @@ class TokdashApp(App[int]):
         index_roots: Roots | None = None,
         data_dir: Path | None = None,
         tz: tzinfo | None = None,
+        remember_theme: bool = False,
     ) -> None:
         super().__init__()
+        self._remember_theme = remember_theme
         self.roots = absolute(roots) if cache else roots
         """The folders read (and watched)."""
         self.clock: Callable[[], float] = clock or time.time
@@ -214,6 +225,11 @@ class TokdashApp(App[int]):
 
     def on_mount(self) -> None:
         """Report start-up problems, start reading and following the files."""
+        if self._remember_theme:
+            saved = ui_theme(default_config_path())
+            if saved in self.available_themes:
+                self.theme = saved
+            self.theme_changed_signal.subscribe(self, self._save_theme)
         for message, severity in self._notes:
             self.notify(message, severity=severity, timeout=12, markup=False)  # type: ignore[arg-type]
         if not self._inline:
@@ -356,6 +372,14 @@ class TokdashApp(App[int]):
         """History facts of the sessions shown, computed on the feed's thread."""
         facts = await self._on_feed(self.feed.facts, since, until)
         return [f for f in facts if self.catalog.has((f.agent, f.session_id))]
+
+    def _save_theme(self, theme) -> None:
+        """Remember the theme picked (the config file's ``[ui] theme``); a failure is a notice."""
+        try:
+            if ui_theme(default_config_path()) != theme.name:
+                write_setting(default_config_path(), "ui", "theme", theme.name)
+        except (ConfigError, OSError) as exc:
+            self.notify(f"Theme not remembered: {exc}", severity="warning", timeout=8, markup=False)
 
     # --- notices -----------------------------------------------------------------------
 

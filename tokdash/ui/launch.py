@@ -36,7 +36,7 @@ def run(args, dirs: dict[str, list[str]] | None = None) -> int:
         # stale index behind in the data dir.
         cache = fleet is None and not getattr(args, "no_cache", False)
         index_roots = resolve_roots(list(SOURCES), dirs) if cache else None
-        app = TokdashApp(roots, cache=cache, index_roots=index_roots)
+        app = TokdashApp(roots, cache=cache, index_roots=index_roots, remember_theme=True)
         if fleet is not None:
             # A closed terminal or tmux pane (SIGHUP) or a kill (SIGTERM) would end the
             # process without running ``finally``: exit the app instead, so the demo's

@@ -43,6 +43,8 @@ def theme_styles(app: App) -> dict[str, Style]:
         return c.hex6
 
     ok = color("text-success", "green")
+    # (each name below is one look; text cues -- glyphs, words, ▲, ! -- carry the meaning
+    # too, so nothing depends on colour alone)
     warn = color("text-warning", "yellow")
     bad = color("text-error", "red")
     error = color("error", "red")
@@ -55,6 +57,7 @@ def theme_styles(app: App) -> dict[str, Style]:
         "warn": Style(color=warn),
         "bad": Style(color=bad),
         "working": Style(color=ok, bold=True),
+        "waiting": Style(color=accent, bold=True),
         "idle": Style(color=warn),
         "done": Style(dim=True),
         "heavy": Style(color=bad, bold=True),

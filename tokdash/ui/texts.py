@@ -45,7 +45,7 @@ def _seconds(seconds: float) -> str:
 
 
 def heavy_keys() -> str:
-    """``io_tokens = 80000, context_percent = 80, ...``: the ``[heavy]`` config keys and their defaults."""
+    """``rate_factor = 3, ..., context_percent = 80``: the ``[heavy]`` config keys and their defaults."""
     defaults = HeavyThresholds()
     parts = []
     for key, (attr, scale) in heavy.CONFIG_KEYS.items():
@@ -91,18 +91,29 @@ def rules(h: HeavyThresholds) -> Rows:
         ("working", f"last activity less than {_seconds(activity.WORKING_SECONDS)} ago, or the last call "
                     f"still open (no stop reason) and less than {_seconds(activity.OPEN_CALL_GRACE_SECONDS)} "
                     "ago."),
+        ("waiting ◆", "the agent ended its turn (Claude Code's end-of-turn lines, Codex's task_complete...) "
+                      "and nothing came after it, less than "
+                      f"{_seconds(activity.IDLE_SECONDS)} ago: it waits for you. Counted in the header."),
         ("idle", f"not working, last activity less than {_seconds(activity.IDLE_SECONDS)} ago."),
-        ("done", "anything older."),
+        ("done", "anything older, or dated in the future by a wrong clock (the detail says so)."),
         ("archived", "every transcript file of the session is gone (Claude Code deletes them after 30 days); "
                      "tokdash's index keeps its numbers. Shown dimmed as ◌ archived."),
-        ("default sort", "working first (by start time, so parallel agents keep their places), then by last "
-                         "activity. s cycles cost, total, cache hit and burn rate; S reverses."),
-        ("heavy", f"any of: input + output above {h.io_tokens:,} tokens; context above "
-                  f"{fmt_pct(h.context_share)} of the window; spend over the last "
-                  f"{_seconds(activity.BURN_WINDOW_SECONDS)} above {h.rate_factor:g}× the median $/h of the "
-                  f"other working sessions and above ${h.rate_floor:g}/h (with at least {h.min_fleet} others). "
-                  "The detail screen names the threshold that tripped."),
+        ("default sort", "working first (by start time, so parallel agents keep their places), then waiting "
+                         "(longest wait first), then by last activity. s moves the sort to the next column, "
+                         "S reverses, a click on any header sorts by it."),
+        ("heavy ▲", "red, bold, with a ▲ badge: the session is burning money or looping. Any of: "
+                    f"rate: spend over the last {_seconds(activity.BURN_WINDOW_SECONDS)} above {h.rate_factor:g}× "
+                    f"the median $/h of the other working sessions and above ${h.rate_floor:g}/h (with at least "
+                    f"{h.min_fleet} others); cost: above {h.cost_factor:g}× your typical session (the median of the "
+                    f"others, with at least {h.min_history}) and above ${h.cost_floor:g}; loop: at least "
+                    f"{h.loop_turns_per_prompt:g} assistant turns per prompt with one file read whole "
+                    f"{h.loop_repeats}+ times unchanged; churn: cache hit below {fmt_pct(h.churn_hit)} with "
+                    f"{h.churn_write_tokens:,}+ tokens written to the cache; context: a live session above "
+                    f"{fmt_pct(h.context_share)} of its window. churn and context need a session that cost at least "
+                    f"${h.min_cost:g}. The detail screen and the JSON name each reason with its figure."),
         ("[heavy]", "keys of the config file's [heavy] table, with their defaults: " + heavy_keys() + "."),
+        ("project", "the shortest tail of the working directory that no other project shares (worktrees/2)."),
+        ("hit !", "a cache hit rate in the red band ends in ! (readable without colour)."),
         ("dedup", "each API call is counted once across every file, keyed by message and request id, keeping "
                   "its most complete copy (a main-chain copy over a replay, else the larger total)."),
     ]

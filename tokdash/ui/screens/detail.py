@@ -52,7 +52,11 @@ class SessionDetailScreen(Screen):
 
     BINDINGS = [
         Binding("escape,backspace", "back", "Back", tooltip="Back to the sessions", id="detail.back"),
-        Binding("c", "copy_id", "Copy id", tooltip="Copy the session id to the clipboard (OSC 52)", id="detail.copy_id"),
+        Binding("c", "copy_resume", "Copy resume", tooltip="Copy the resume command to the clipboard (OSC 52)",
+                id="detail.copy_resume"),
+        Binding("C", "copy_id", "Copy id", key_display="C", show=False,
+                tooltip="Copy the session id to the clipboard (OSC 52)", id="detail.copy_id"),
+        Binding("t", "tips", "Tips", tooltip="Jump to the tips", id="detail.tips"),
         Binding("question_mark", "help", "Help", tooltip="Every key and formula", id="detail.help"),
         Binding("j", "scroll('down')", "Down", show=False, tooltip="Scroll down (also ↓, pgdn, end)", id="detail.down"),
         Binding("k", "scroll('up')", "Up", show=False, tooltip="Scroll up (also ↑, pgup, home)", id="detail.up"),
@@ -116,7 +120,8 @@ class SessionDetailScreen(Screen):
                     yield from self._section("Activity", Static(id="detail-activity", markup=False))
                 with Vertical(id="detail-right", classes="detail-column"):
                     yield from self._section("Timeline", Timeline(id="detail-timeline"))
-                    yield from self._section("Tips", Static(id="detail-tips", markup=False))
+                    yield Static("Tips", classes="detail-heading", markup=False, id="detail-tips-heading")
+                    yield Static(id="detail-tips", markup=False)
                     yield from self._section("Tool uses", Static(id="detail-tools", markup=False))
                     yield from self._section("Sub-agents", Static(id="detail-subagents", markup=False))
             yield Static(HONESTY, id="detail-notes", markup=False)
@@ -213,6 +218,22 @@ class SessionDetailScreen(Screen):
         self.app.copy_to_clipboard(sid)
         self.notify(f"Copied session id {sid}", title="Clipboard", markup=False)
 
+    def action_copy_resume(self) -> None:
+        """Copy the command that resumes the session (its id when it has none)."""
+        s = self.summary
+        command = s.resume_command if s is not None else None
+        if not command:
+            self.action_copy_id()
+            return
+        text = clean(command)
+        self.app.copy_to_clipboard(text)
+        self.notify(f"Copied {text}", title="Clipboard", markup=False)
+
+    def action_tips(self) -> None:
+        """Scroll to the tips (in a narrow pane they sit below the numbers)."""
+        self.query_one("#detail-scroll", VerticalScroll).scroll_to_widget(
+            self.query_one("#detail-tips-heading"), top=True, animate=False)
+
     def action_help(self) -> None:
         """Open the help screen."""
         self.post_message(HelpRequested())
@@ -251,16 +272,26 @@ class SessionDetailScreen(Screen):
             head.append(f" · last activity {fmt_age(now - s.last_activity)}")
         if s.open and status == WORKING:
             head.append(" · last call still open (a response may be streaming)")
+        if status == "waiting" and not archived:
+            head.append(" · its turn ended: waiting for you", style="bold")
+        if row is not None and row.skewed:
+            head.append(" · its last activity is dated in the future (a clock is wrong)")
         head.append("\nsession ")
         head.append_text(_plain(s.session_id, "bold"))
-        head.append("   c copies it\nresume  ")
-        head.append_text(_plain(s.resume_command))
+        head.append("   C copies it\nresume  ")
+        if s.resume_command:
+            head.append_text(_plain(s.resume_command))
+            head.append("   c copies it", style="dim")
+        else:
+            head.append("—  (no safe command: the id is not plain)", style="dim")
         if archived:
             head.append("  (its transcript is gone: the CLI cannot resume it)", style="dim")
         head.append("\n")
         head.append(f"{fmt_tokens(s.usage.total)} tokens · {fmt_cost(s.cost, s.cost_partial)} · "
                     f"cache hit {fmt_rate(s.cache_hit_rate)} · {s.api_calls} API calls · "
                     f"{fmt_duration(s.duration)}")
+        if s.turns_per_prompt is not None:
+            head.append(f" · {s.turns_per_prompt:.0f} turns per prompt")
         if self.shown is not None and self.shown.tips:
             n = len(self.shown.tips)
             head.append(f" · {n} tip{'s' if n != 1 else ''}", style="bold")

@@ -12,14 +12,17 @@ until the user moves it; from then on it follows its session through re-sorts.
 
 from __future__ import annotations
 
+import time
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
+from tokdash.format import clean
 from tokdash.ingest.catalog import CatalogView
 from tokdash.model.activity import WORKING
 from tokdash.model.fleet import Row, sort_value
@@ -30,7 +33,7 @@ from tokdash.ui.styles import theme_styles
 from tokdash.ui.texts import empty_state
 from tokdash.ui.widgets.header import HeaderState, HeaderStrip
 from tokdash.ui.widgets.session_rows import group_spec, row_key, session_spec
-from tokdash.ui.widgets.sessions_table import RowSpec, SessionsTable
+from tokdash.ui.widgets.sessions_table import COLUMNS, RowSpec, SessionsTable
 
 TICK_SECONDS = 1.0
 """How often the header checks whether its sliding windows are due."""
@@ -39,14 +42,12 @@ HEADER_IDLE_SECONDS = 60.0
 HEADER_BUSY_SECONDS = 5.0
 """...or this often while some session spent within the burn window."""
 
-SORTS: tuple[tuple[str, str], ...] = (
-    ("activity", "activity"),
-    ("cost", "cost"),
-    ("total", "total"),
-    ("hit", "cache hit"),
-    ("burn", "burn rate"),
-)
-"""Sort modes in the order ``s`` cycles through them: (id, label)."""
+GG_SECONDS = 0.6
+"""Two presses of ``g`` this close together go to the top row (as in vim and less)."""
+SORT_LABELS = {"status": "activity", "name": "project", "per_prompt": "turns per prompt", "hit": "cache hit",
+               "burn": "burn rate", "last": "last activity", "ctx": "context", "cache_write": "cache write",
+               "cache_read": "cache read", "turns": "turns", "duration": "duration"}
+"""How the header names a sort column (its label otherwise)."""
 
 
 class SessionsScreen(Screen):
@@ -58,7 +59,7 @@ class SessionsScreen(Screen):
         Binding("j", "cursor_down", "Down", show=False, id="sessions.down", tooltip="Move to the next session"),
         Binding("k", "cursor_up", "Up", show=False, id="sessions.up", tooltip="Move to the previous session"),
         Binding("s", "cycle_sort", "Sort", id="sessions.sort",
-                tooltip="Sort by the next column: last activity, cost, total, cache hit, burn rate"),
+                tooltip="Sort by the next column (every column sorts; a click on a header too)"),
         # Not in the footer (room for the rest in an 80-column pane); listed in the help.
         Binding("S", "reverse_sort", "Reverse", key_display="S", show=False, id="sessions.reverse",
                 tooltip="Reverse the sort direction"),
@@ -66,7 +67,10 @@ class SessionsScreen(Screen):
                 tooltip="Show only sessions whose project, title, model or id contain some text"),
         Binding("a", "toggle_working", "Working", id="sessions.only_working",
                 tooltip="Show only sessions working now"),
-        Binding("g", "toggle_group", "Group", id="sessions.group", tooltip="Group sessions by project"),
+        Binding("p", "toggle_group", "Group", id="sessions.group", tooltip="Group sessions by project"),
+        Binding("g", "top_twice", "Top", show=False, id="sessions.gg", tooltip="g g: the first session"),
+        Binding("c", "copy_resume", "Copy", show=False, id="sessions.copy",
+                tooltip="Copy the resume command of the session under the cursor (OSC 52)"),
         Binding("h", "history", "History", id="sessions.history",
                 tooltip="History: spend per day for the last 30 days, per project and per model"),
         Binding("escape", "clear_filter", "Clear", show=False, id="sessions.clear",
@@ -79,8 +83,8 @@ class SessionsScreen(Screen):
         super().__init__()
         self.catalog = catalog
         """What the screen reads."""
-        self.sort_index = 0
-        """Index into :data:`SORTS`."""
+        self.sort_key = "status"
+        """The column the table is sorted by (``status``: working first, then waiting...)."""
         self.descending = True
         self.filter_text = ""
         self.only_working = False
@@ -90,6 +94,8 @@ class SessionsScreen(Screen):
         self._restyle = False
         self._pending: set[SessionKey] = set()
         """Rows that changed while the screen was hidden."""
+        self._last_g = float("-inf")
+        self._empty_state: tuple = ("",)
 
     # --- composition ------------------------------------------------------------
 
@@ -161,7 +167,13 @@ class SessionsScreen(Screen):
     # --- the table --------------------------------------------------------------
 
     def _sort_value(self, row: Row):
-        return sort_value(row, SORTS[self.sort_index][0])
+        return sort_value(row, "project" if self.sort_key == "name" else self.sort_key)
+
+    def sort_label(self) -> str:
+        """The sort column as the header names it, with its direction."""
+        label = SORT_LABELS.get(self.sort_key) or next(
+            (c.label for c in COLUMNS if c.key == self.sort_key), self.sort_key)
+        return label + (" ▼" if self.descending else " ▲")
 
     def _passes(self, row: Row, needle: str) -> bool:
         return (not self.only_working or row.status == WORKING) and (not needle or needle in row.haystack)
@@ -216,17 +228,33 @@ class SessionsScreen(Screen):
         self._update_empty()
 
     def _update_empty(self) -> None:
-        """Say where tokdash looked when it found nothing, and how to point it elsewhere."""
+        """Say where tokdash looked when it found nothing (and how to point it elsewhere), or
+        that the filter hides every session."""
         catalog = self.catalog
-        empty = not catalog.fleet.rows and not catalog.loading
-        notice = self.query_one("#empty", Static)
         table = self.query_one(SessionsTable)
-        if empty == notice.display:
+        notice = self.query_one("#empty", Static)
+        if not catalog.fleet.rows and not catalog.loading:
+            state = "nothing"
+        elif catalog.fleet.rows and not table.row_count:
+            state = "filtered"
+        else:
+            state = ""
+        if (state, self.filter_text, self.only_working) == self._empty_state:
             return
-        notice.display = empty
-        table.display = not empty
-        if empty:
+        self._empty_state = (state, self.filter_text, self.only_working)
+        notice.display = bool(state)
+        table.display = state != "nothing"
+        if state == "nothing":
             notice.update(empty_state(catalog.looked_in, catalog.problems))
+        elif state == "filtered":
+            text = Text("No session matches", style="bold")
+            if self.filter_text:
+                text.append(f" “{clean(self.filter_text)}”")
+            if self.only_working:
+                text.append(" among the working ones")
+            text.append(".  Esc clears the filter" + (", a shows every status" if self.only_working else "") + ".",
+                        style="dim")
+            notice.update(text)
 
     # --- the header -------------------------------------------------------------
 
@@ -236,10 +264,12 @@ class SessionsScreen(Screen):
         now = catalog.clock()
         if not (force or self._header_dirty or now >= self._header_due):
             return
-        stats = catalog.stats()
-        sort_label = SORTS[self.sort_index][1] + (" ▼" if self.descending else " ▲")
         needle = self.filter_text.lower().strip()
-        shown = sum(1 for r in catalog.fleet.rows.values() if self._passes(r, needle))
+        filtered = bool(needle or self.only_working)
+        rows = [r for r in catalog.fleet.rows.values() if self._passes(r, needle)] if filtered else None
+        stats = catalog.stats(rows)  # the header follows the filter, and says so
+        sort_label = self.sort_label()
+        shown = len(rows) if rows is not None else len(catalog.fleet.rows)
         loading = catalog.load_progress if catalog.loading else None
         note = catalog.load_note if catalog.loading else (
             "loading recent sessions' calls…" if catalog.records_pending else None)
@@ -269,11 +299,43 @@ class SessionsScreen(Screen):
         """Every key, column and formula (?)."""
         self.post_message(HelpRequested())
 
-    def action_cycle_sort(self) -> None:
-        """Sort by the next column; the cursor stays on its session."""
-        self.sort_index = (self.sort_index + 1) % len(SORTS)
-        self.descending = True
+    def _sort_by(self, key: str, *, toggle: bool = False) -> None:
+        if toggle and key == self.sort_key:
+            self.descending = not self.descending
+        else:
+            self.sort_key = key
+            column = next((c for c in COLUMNS if c.key == key), None)
+            self.descending = not (column is not None and column.text)  # text A to Z, numbers largest first
         self._resort()
+
+    def action_cycle_sort(self) -> None:
+        """Sort by the next column shown; the cursor stays on its session."""
+        keys = self.query_one(SessionsTable).column_keys
+        i = keys.index(self.sort_key) if self.sort_key in keys else -1
+        self._sort_by(keys[(i + 1) % len(keys)])
+
+    def action_top_twice(self) -> None:
+        """``g g``: the first session."""
+        now = time.monotonic()
+        if now - self._last_g <= GG_SECONDS:
+            self._last_g = float("-inf")
+            self.query_one(SessionsTable).action_scroll_top()
+        else:
+            self._last_g = now
+
+    def action_copy_resume(self) -> None:
+        """Copy the resume command of the session under the cursor (its id when it has none)."""
+        rk = self.query_one(SessionsTable).cursor_key()
+        if not rk or rk.startswith("group:"):
+            return
+        agent, _, sid = rk.partition(":")
+        if not self.catalog.has((agent, sid)):
+            return
+        command = self.catalog.summary((agent, sid)).resume_command
+        what = clean(command) if command else clean(sid)
+        self.app.copy_to_clipboard(what)
+        self.notify(f"Copied {'resume command' if command else 'session id'}: {what}", title="Clipboard",
+                    markup=False)
 
     def action_reverse_sort(self) -> None:
         """Flip the sort direction; the cursor stays on its session."""
@@ -339,17 +401,10 @@ class SessionsScreen(Screen):
 
     @on(DataTable.HeaderSelected, "#sessions")
     def _sort_by_header(self, event: DataTable.HeaderSelected) -> None:
-        """A click on a sortable column's header sorts by it (again: reverses)."""
-        by_column = {"last": "activity", "cost": "cost", "total": "total", "hit": "hit", "burn": "burn"}
-        sort_id = by_column.get(event.column_key.value or "")
-        if sort_id is None:
-            return
-        index = next(i for i, (sid, _l) in enumerate(SORTS) if sid == sort_id)
-        if index == self.sort_index:
-            self.descending = not self.descending
-        else:
-            self.sort_index, self.descending = index, True
-        self._resort()
+        """A click on any column's header sorts by it (again: reverses)."""
+        key = event.column_key.value
+        if key:
+            self._sort_by(key, toggle=True)
 
     def jump_to(self, key: SessionKey) -> None:
         """Put the cursor on ``key``'s row, clearing filters that hide it (the palette's action)."""

@@ -76,16 +76,24 @@ class HeaderStrip(Static):
         line1 = Text(no_wrap=True, overflow="ellipsis")
         line1.append("● " if s.working else "○ ", style=st("working") if s.working else st("muted"))
         line1.append(f"{s.working} working", style=st("bold"))
-        line1.append(f" of {s.sessions}", style=st("muted"))
+        if s.waiting:
+            line1.append(" · ", style=st("muted"))
+            line1.append(f"◆ {s.waiting} waiting for you" if wide else f"◆ {s.waiting} waiting", style=st("waiting"))
+        filtered = bool(state.filter_text or state.only_working)
+        line1.append(f" of {s.sessions}" + (" shown (filtered)" if filtered else ""), style=st("muted"))
         if s.archived:
             line1.append(f" ({s.archived} archived)", style=st("muted"))
         hour = "last hour" if wide else "1h"
+
+        def money(tokens: int, cost: float) -> str:
+            return f"{fmt_tokens(tokens)} tok {fmt_money(cost)}" if wide else f"{fmt_tokens(tokens)} {fmt_money(cost)}"
+
         parts = [
-            (hour, f"{fmt_tokens(s.hour_tokens)} tok {fmt_money(s.hour_cost)}" if wide
-             else f"{fmt_tokens(s.hour_tokens)} {fmt_money(s.hour_cost)}"),
-            ("today", f"{fmt_tokens(s.today_tokens)} tok {fmt_money(s.today_cost)}" if wide
-             else f"{fmt_tokens(s.today_tokens)} {fmt_money(s.today_cost)}"),
+            (hour, money(s.hour_tokens, s.hour_cost)),
+            ("today", money(s.today_tokens, s.today_cost)),
         ]
+        if wide:
+            parts.append(("24h", money(s.day_tokens, s.day_cost)))
         for label, value in parts:
             line1.append_text(sep)
             line1.append(label + " ", style=st("muted"))

@@ -7,14 +7,17 @@ it with what a row shows and write only the cells that differ.
 from __future__ import annotations
 
 from tokdash.format import clean, fmt_age, fmt_burn, fmt_cost, fmt_duration, fmt_rate, fmt_tokens, short_model
-from tokdash.model.activity import IDLE, WORKING
+from tokdash.model.activity import IDLE, WAITING, WORKING
 from tokdash.model.fleet import ARCHIVED, Row
 from tokdash.model.records import Usage
 from tokdash.model.store import SessionKey
 from tokdash.ui.styles import context_style, hit_style
 from tokdash.ui.widgets.sessions_table import CellSpec, RowSpec
 
-GLYPHS = {WORKING: "●", IDLE: "◐", "done": "○"}
+GLYPHS = {WORKING: "●", WAITING: "◆", IDLE: "◐", "done": "○"}
+"""Status glyphs: each status is its word too, so colour is never the only cue."""
+BAD_MARK = "!"
+"""Appended to a hit rate in the red band, readable without colour (``NO_COLOR``)."""
 ARCHIVED_GLYPH = "◌"
 
 
@@ -33,7 +36,7 @@ def session_spec(f: Row, now: float, context_limit: float) -> RowSpec:
     u = s.usage
     title = clean(s.title)
     title_seg = (title, "") if title else (f"({s.session_id[:8]})", "muted")
-    project = clean(s.project_name)
+    project = clean(f.label or s.project_name)
     if s.cost_partial and s.cost == 0:
         cost: CellSpec = (("unpriced", "warn"),)
     else:
@@ -49,13 +52,14 @@ def session_spec(f: Row, now: float, context_limit: float) -> RowSpec:
         "name": ((project, "bold"), (" · ", "muted"), title_seg),
         "models": ((",".join(short_model(clean(m)) for m in s.models), "muted"),),
         "turns": ((f"{s.prompts}/{s.assistant_turns}", ""),),
+        "per_prompt": _per_prompt(s.turns_per_prompt),
         "tools": ((str(s.tool_use_count), "muted" if not s.tool_use_count else ""),),
         "input": _num(u.input),
         "output": _num(u.output),
         "cache_write": _num(u.cache_write),
         "cache_read": _num(u.cache_read),
         "total": ((fmt_tokens(u.total), "bold"),),
-        "hit": ((fmt_rate(s.cache_hit_rate), hit_style(s.cache_hit_rate)),),
+        "hit": _hit(s.cache_hit_rate),
         "ctx": (("—" if ctx is None else f"{ctx * 100:.0f}%", ctx_style),),
         "cost": cost,
         "burn": ((fmt_burn(f.burn.usd_per_hour), "muted" if not f.burn.usd_per_hour else "warn"),),
@@ -67,10 +71,23 @@ def session_spec(f: Row, now: float, context_limit: float) -> RowSpec:
         spec = {k: tuple((text, "archived") for text, _style in cell) for k, cell in spec.items()}
         spec["status"] = ((ARCHIVED_GLYPH, "archived"), (" ", ""), (ARCHIVED, "archived"))
     if f.heavy:
-        # The whole row turns red, and a badge replaces the status glyph.
+        # The whole row turns red and bold, and a reversed ▲ badge replaces the status glyph:
+        # without colour (NO_COLOR, a 16-colour TERM) the row still stands out.
         spec = {k: tuple((text, "heavy") for text, _style in cell) for k, cell in spec.items()}
         spec["status"] = (("▲", "badge"),) + spec["status"][1:]
     return spec
+
+
+def _per_prompt(value: float | None) -> CellSpec:
+    if value is None:
+        return (("—", "muted"),)
+    return ((f"{value:.0f}" if value < 1000 else "999+", ""),)
+
+
+def _hit(rate: float | None) -> CellSpec:
+    style = hit_style(rate)
+    text = fmt_rate(rate)
+    return ((text + BAD_MARK, style),) if style == "bad" and len(text) < 4 else ((text, style),)
 
 
 def group_spec(project: str, members: list[Row]) -> RowSpec:
@@ -93,7 +110,7 @@ def group_spec(project: str, members: list[Row]) -> RowSpec:
         tools += s.tool_use_count
         if s.last_activity is not None and (last is None or s.last_activity > last):
             last = s.last_activity
-    name = clean(members[0].summary.project_name) if members else "?"
+    name = clean(members[0].label or members[0].summary.project_name) if members else "?"
     side = u.input_side
     hit = u.cache_read / side if side else None
     n = len(members)
@@ -105,6 +122,7 @@ def group_spec(project: str, members: list[Row]) -> RowSpec:
         "name": ((name, "group"), (f" · {n} session{'s' if n != 1 else ''}", "muted")),
         "models": (("", ""),),
         "turns": ((f"{prompts}/{turns}", "muted"),),
+        "per_prompt": ((f"{turns / prompts:.0f}" if prompts else "—", "muted"),),
         "tools": ((str(tools), "muted"),),
         "input": ((fmt_tokens(u.input), "muted"),),
         "output": ((fmt_tokens(u.output), "muted"),),

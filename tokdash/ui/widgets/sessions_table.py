@@ -13,8 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from typing import ClassVar
+
 from rich.style import Style
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
@@ -40,22 +43,29 @@ class Column:
     """Shown when the table is at least this wide."""
     max_screen: int = 10_000
     """Shown when the table is narrower than this."""
+    grow: int = 0
+    """Extra cells the column takes, at most, when the flexible column has more than it needs."""
+    text: bool = False
+    """Holds text (sorts A to Z first) rather than a number (sorts largest first)."""
 
 
 NARROW = 110
 """Below this many cells only the essential columns show (a tmux split pane)."""
 FULL = 150
-"""From this many cells every column shows."""
+"""From this many cells the tokens by kind show."""
+WIDE = 170
+"""From this many cells every column shows (turns per prompt, tool uses)."""
 
 COLUMNS: tuple[Column, ...] = (
     Column("status", "status", 10),
-    Column("agent", "agent", 6, min_screen=120),
-    Column("project", "project", 13, min_screen=NARROW),
-    Column("title", "title", 0, min_screen=NARROW),
-    Column("name", "project · title", 0, max_screen=NARROW),
-    Column("models", "models", 10, min_screen=FULL),
+    Column("agent", "agent", 6, min_screen=120, text=True),
+    Column("project", "project", 13, min_screen=NARROW, grow=10, text=True),
+    Column("title", "title", 0, min_screen=NARROW, text=True),
+    Column("name", "project · title", 0, max_screen=NARROW, text=True),
+    Column("models", "models", 10, min_screen=FULL, grow=18, text=True),
     Column("turns", "pr/turns", 8, right=True, min_screen=FULL),
-    Column("tools", "tools", 5, right=True, min_screen=FULL),
+    Column("per_prompt", "t/pr", 4, right=True, min_screen=WIDE),
+    Column("tools", "tools", 5, right=True, min_screen=WIDE),
     Column("input", "in", 6, right=True, min_screen=FULL),
     Column("output", "out", 6, right=True, min_screen=FULL),
     Column("cache_write", "c.write", 7, right=True, min_screen=FULL),
@@ -72,6 +82,8 @@ COLUMNS: tuple[Column, ...] = (
 
 MIN_FLEX = 12
 """The flexible (title) column never gets narrower than this."""
+TITLE_ROOM = 40
+"""Once the title has this many cells, columns that can grow (models, project) take the rest."""
 CELL_CACHE_LIMIT = 20_000
 """Rendered cells kept (a few full screens of every sort order); cleared when exceeded."""
 
@@ -83,7 +95,15 @@ def columns_for(width: int) -> list[tuple[Column, int]]:
     fixed = sum(c.width + 1 for c in shown if c.width) + 1
     flex_count = sum(1 for c in shown if not c.width) or 1
     flex = max(MIN_FLEX, (width - fixed) // flex_count - 1)
-    return [(c, c.width or flex) for c in shown]
+    widths = {c.key: c.width for c in shown}
+    spare = flex - TITLE_ROOM  # a wide terminal: models and project names need not be cut
+    for c in shown:
+        if c.grow and spare > 0:
+            extra = min(c.grow, spare)
+            widths[c.key] += extra
+            spare -= extra
+            flex -= extra
+    return [(c, widths[c.key] or flex) for c in shown]
 
 
 class RowText(Text):
@@ -102,6 +122,12 @@ class SessionsTable(DataTable):
     DEFAULT_CSS = """
     SessionsTable { scrollbar-size-vertical: 1; }
     """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("home", "scroll_top", "Top", show=False, id="sessions.top", tooltip="The first session (also g g)"),
+        Binding("end,G", "scroll_bottom", "Bottom", show=False, id="sessions.bottom",
+                tooltip="The last session (also G)"),
+    ]
 
     pinned = True
     """The cursor sits on the top row, whatever session sorts first, until the user moves it

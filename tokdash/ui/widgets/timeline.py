@@ -60,7 +60,7 @@ class Timeline(Widget):
         height: 10;
         width: 1fr;
     }
-    Timeline > .timeline--tokens { color: $accent; }
+    Timeline > .timeline--tokens { color: $primary; }
     Timeline > .timeline--sub { color: $secondary; }
     Timeline > .timeline--cost { color: $warning; }
     Timeline > .timeline--axis { color: $text-muted; }
