@@ -121,7 +121,8 @@ def render_ms(corpus: Path, data: Path, runs: int) -> tuple[float, float, float]
     """(fold ms, text render ms, OpenMetrics render ms), medians, over the corpus's catalog."""
     os.environ["TOKDASH_DATA_DIR"] = str(data)
     sys.path.insert(0, str(REPO))
-    from prometheus_client import generate_latest, openmetrics
+    from prometheus_client import generate_latest
+    from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
 
     from tokdash.ingest.catalog import open_catalog
     from tokdash.ingest.discovery import resolve_roots
@@ -145,7 +146,7 @@ def render_ms(corpus: Path, data: Path, runs: int) -> tuple[float, float, float]
         t1 = time.perf_counter()
         generate_latest(registry_for(lambda: snap))
         t2 = time.perf_counter()
-        openmetrics.generate_latest(registry_for(lambda: snap))
+        openmetrics_latest(registry_for(lambda: snap))
         t3 = time.perf_counter()
         folds.append((t1 - t0) * 1000)
         texts.append((t2 - t1) * 1000)
@@ -190,43 +191,52 @@ def main() -> int:
         cold_s = cold.wait_loaded()
         cold.stop()
         serve = Serve(args.corpus, data, args.no_cache)
-        warm_s = serve.wait_loaded()
-        print(f"corpus {args.corpus} ({'memory' if args.no_cache else 'index'})")
-        print(f"start-up until loaded: cold {cold_s:.2f} s | warm {warm_s:.2f} s")
-        time.sleep(2.0)  # let the load's last updates fold
-        before = memory_kib(serve.proc.pid)
-        idle, slices = cpu_window(serve, args.idle_seconds, None)
-        after = memory_kib(serve.proc.pid)
-        print(f"idle {args.idle_seconds:g} s: CPU {idle:.2f} % of one core (median of tenths "
-              f"{statistics.median(slices):.2f} %, max {max(slices):.2f} %)")
-        print(f"  RSS {before['VmRSS'] / 1024:.1f} MiB at start, {after['VmRSS'] / 1024:.1f} MiB at end, "
-              f"peak {after['VmHWM'] / 1024:.1f} MiB")
-        scraped, sl = cpu_window(serve, args.scraped_seconds, 1.0)
-        print(f"scraped every 1 s, {args.scraped_seconds:g} s: CPU {scraped:.2f} % of one core "
-              f"(median of tenths {statistics.median(sl):.2f} %)")
-        latencies: list[float] = []
-        c0 = cpu_seconds(serve.proc.pid)
-        text = ""
-        for _ in range(args.scrapes):
-            t0 = time.perf_counter()
-            text = serve.scrape()
-            latencies.append((time.perf_counter() - t0) * 1000)
-        per_scrape = (cpu_seconds(serve.proc.pid) - c0) / args.scrapes * 1000
-        latencies.sort()
-        p90 = latencies[min(len(latencies) - 1, round(0.9 * (len(latencies) - 1)))]
-        print(f"scrape x{args.scrapes}: median {statistics.median(latencies):.2f} ms, p90 {p90:.2f} ms, "
-              f"max {latencies[-1]:.2f} ms; {len(text.encode())} bytes; ~{per_scrape:.2f} ms CPU each")
-        fold, plain, om = render_ms(args.corpus, data, args.scrapes)
-        print(f"one rendering (first scrape after a change), median of {args.scrapes}: fold {fold:.2f} ms, "
-              f"text format {plain:.2f} ms, OpenMetrics {om:.2f} ms")
-        counts = series(text)
-        print(f"series: {sum(counts.values())} in all: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-        for key, value in sums(text).items():
-            print(f"  sum {key} = {value:.6f}" if "cost" in key else f"  sum {key} = {value:.0f}")
-        status = serve.stop()
-        print(f"stopped with status {status}")
+        try:
+            return measure(args, data, serve, cold_s)
+        finally:
+            if serve.proc.poll() is None:
+                serve.proc.kill()
     finally:
         shutil.rmtree(data, ignore_errors=True)
+
+
+def measure(args: argparse.Namespace, data: Path, serve: Serve, cold_s: float) -> int:
+    """Everything measured on the warm server."""
+    warm_s = serve.wait_loaded()
+    print(f"corpus {args.corpus} ({'memory' if args.no_cache else 'index'})")
+    print(f"start-up until loaded: cold {cold_s:.2f} s | warm {warm_s:.2f} s")
+    time.sleep(2.0)  # let the load's last updates fold
+    before = memory_kib(serve.proc.pid)
+    idle, slices = cpu_window(serve, args.idle_seconds, None)
+    after = memory_kib(serve.proc.pid)
+    print(f"idle {args.idle_seconds:g} s: CPU {idle:.2f} % of one core (median of tenths "
+          f"{statistics.median(slices):.2f} %, max {max(slices):.2f} %)")
+    print(f"  RSS {before['VmRSS'] / 1024:.1f} MiB at start, {after['VmRSS'] / 1024:.1f} MiB at end, "
+          f"peak {after['VmHWM'] / 1024:.1f} MiB")
+    scraped, sl = cpu_window(serve, args.scraped_seconds, 1.0)
+    print(f"scraped every 1 s, {args.scraped_seconds:g} s: CPU {scraped:.2f} % of one core "
+          f"(median of tenths {statistics.median(sl):.2f} %)")
+    latencies: list[float] = []
+    c0 = cpu_seconds(serve.proc.pid)
+    text = ""
+    for _ in range(args.scrapes):
+        t0 = time.perf_counter()
+        text = serve.scrape()
+        latencies.append((time.perf_counter() - t0) * 1000)
+    per_scrape = (cpu_seconds(serve.proc.pid) - c0) / args.scrapes * 1000
+    latencies.sort()
+    p90 = latencies[min(len(latencies) - 1, round(0.9 * (len(latencies) - 1)))]
+    print(f"scrape x{args.scrapes}: median {statistics.median(latencies):.2f} ms, p90 {p90:.2f} ms, "
+          f"max {latencies[-1]:.2f} ms; {len(text.encode())} bytes; ~{per_scrape:.2f} ms CPU each")
+    fold, plain, om = render_ms(args.corpus, data, args.scrapes)
+    print(f"one rendering (first scrape after a change), median of {args.scrapes}: fold {fold:.2f} ms, "
+          f"text format {plain:.2f} ms, OpenMetrics {om:.2f} ms")
+    counts = series(text)
+    print(f"series: {sum(counts.values())} in all: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    for key, value in sums(text).items():
+        print(f"  sum {key} = {value:.6f}" if "cost" in key else f"  sum {key} = {value:.0f}")
+    status = serve.stop()
+    print(f"stopped with status {status}")
     return 0
 
 
