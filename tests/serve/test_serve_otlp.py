@@ -111,3 +111,21 @@ def test_a_bad_otlp_endpoint_is_a_usage_error(env):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "not an http(s) URL" in proc.stderr
+
+
+def test_a_collector_that_is_down_is_said_once_and_stop_stays_clean(env, fleet):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on: the push is refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    served = Served(["--metrics", "127.0.0.1:0", "--otlp", f"http://127.0.0.1:{port}", "--otlp-interval", "0.5",
+                     *fleet.flags()], env)
+    try:
+        wait_for("the failed push to be reported", lambda: any("OTLP push" in line and "failed" in line
+                                                                for line in served.stderr))
+    finally:
+        status = served.stop()
+    assert status == 0, served.stderr
+    assert sum("failed" in line for line in served.stderr) == 1, served.stderr
+    assert not any("Traceback" in line for line in served.stderr), served.stderr

@@ -125,7 +125,7 @@ def run_serve(args) -> int:
         if url is not None:
             from tokdash.serve.otlp import OtlpPush
 
-            push = OtlpPush(url, args.otlp_interval, box.get, machine)
+            push = OtlpPush(url, args.otlp_interval, box.get, machine, warn)
             print(f"tokdash serve: pushing OTLP to {url} every {args.otlp_interval:g} s", file=sys.stderr,
                   flush=True)
         try:

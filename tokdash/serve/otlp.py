@@ -58,16 +58,34 @@ class OtlpPush:
         interval: Seconds between pushes.
         current: Returns the last snapshot.
         machine: The ``host.name`` of the resource.
+        warn: Where a failed push is said (once, until pushes work again).
     """
 
-    def __init__(self, url: str, interval: float, current: Callable[[], Snapshot], machine: str) -> None:
+    def __init__(self, url: str, interval: float, current: Callable[[], Snapshot], machine: str,
+                 warn: Callable[[str], None]) -> None:
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
         from opentelemetry.sdk.metrics import MeterProvider
-        from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+        from opentelemetry.sdk.metrics.export import MetricExportResult, PeriodicExportingMetricReader
         from opentelemetry.sdk.resources import Resource
 
         self._current = current
+        self.url = url
+        self.failing = False
+        """The last push failed (said once on stderr; said again when pushes work again)."""
         exporter = OTLPMetricExporter(endpoint=url, timeout=EXPORT_TIMEOUT_SECONDS)
+        export = exporter.export
+
+        def checked(metrics_data, *args, **kwargs):
+            # The SDK drops a failed push without a word: say so once, and when it recovers.
+            result = export(metrics_data, *args, **kwargs)
+            ok = result == MetricExportResult.SUCCESS
+            if ok == self.failing:
+                self.failing = not ok
+                warn(f"tokdash serve: OTLP push to {url} " + ("works again" if ok else
+                     f"failed (the collector is down or refused it); retrying every {interval:g} s"))
+            return result
+
+        exporter.export = checked  # the reader calls the instance's export
         reader = PeriodicExportingMetricReader(exporter, export_interval_millis=interval * 1000,
                                                export_timeout_millis=EXPORT_TIMEOUT_SECONDS * 1000)
         resource = Resource.create({"service.name": "tokdash", "host.name": machine})
