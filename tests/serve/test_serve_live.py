@@ -29,14 +29,14 @@ def test_metrics_equal_the_report_then_grow_with_an_append(fleet, env, tmp_path)
                 assert labels.get("machine") == "ci-box", name
                 assert not {"session", "session_id", "title"} & labels.keys()
                 assert not any(sid(n) in v for n in range(1, 6) for v in labels.values())
-        tokens = {(l["agent"], l["project"], l["model"], l["kind"]): v for l, v in scraped["tokdash_tokens_total"]}
+        tokens = {(lb["agent"], lb["project"], lb["model"], lb["kind"]): v for lb, v in scraped["tokdash_tokens_total"]}
         assert tokens[("claude", "acme-api", OPUS, "cache_read")] == 40_000 + 60_000  # two sessions, one series
         assert tokens[("claude", "acme-api", SONNET, "input")] == 2
         # hostile strings arrive sanitised: one line, no escape or bidi control
         for labels, _v in scraped["tokdash_tokens_total"]:
             for value in labels.values():
                 assert value.isprintable() and "\x1b" not in value and "\u202e" not in value
-        status = {(l["agent"], l["project"], l["status"]): v for l, v in scraped["tokdash_sessions"]}
+        status = {(lb["agent"], lb["project"], lb["status"]): v for lb, v in scraped["tokdash_sessions"]}
         assert status[("claude", "acme-api", "working")] == 1 and status[("claude", "acme-api", "done")] == 1
         assert status[("claude", "blog", "working")] == 0
 
