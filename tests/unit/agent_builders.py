@@ -448,3 +448,53 @@ class OpenCodeData:
 def _write_json(path: Path, obj: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(obj, indent=2))
+
+
+# --- hostile strings -------------------------------------------------------------------------
+
+
+def js_dumps(obj) -> bytes:
+    """JSON as JavaScript's ``JSON.stringify`` writes a string cut mid-emoji: a lone
+    surrogate comes out as an escape (``"\\ud83d"``), which orjson refuses to decode."""
+    return json.dumps(obj, ensure_ascii=True).encode()
+
+
+def survives(agent: str, home: Path, data: Path) -> list[dict]:
+    """Read ``home`` as ``agent``'s folder every way tokdash does and check that nothing
+    downstream chokes on what was read: summaries as orjson, the index (SQLite), and
+    ``report sessions`` as JSON and as a text table. Returns the JSON sessions."""
+    import io
+    import os
+    import sys
+
+    from tokdash import cli
+    from tokdash.ingest.discovery import discover, resolve_roots
+    from tokdash.ingest.index import Index
+
+    roots = resolve_roots([agent], {agent: [str(home)]})
+    store = load([p for _a, p in discover(roots)])
+    out = [orjson.loads(orjson.dumps(summarize(s, prices()).to_json())) for s in store.sessions.values()]
+    index = Index.for_roots(roots, data)
+    try:
+        for s in index.sync(discover(roots)).summaries:
+            orjson.dumps(s.to_json())
+    finally:
+        index.close()
+    old_env, old_out = os.environ.get("TOKDASH_DATA_DIR"), sys.stdout
+    os.environ["TOKDASH_DATA_DIR"] = str(data)
+    try:
+        for extra in (["--json"], []):
+            sys.stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+            status = cli.main(["report", "sessions", *extra, "--agent", agent, f"--{agent}-dir", str(home)])
+            sys.stdout.flush()
+            text = sys.stdout.buffer.getvalue()
+            assert status == 0, text
+            if extra:
+                assert len(orjson.loads(text)["sessions"]) == len(out)
+    finally:
+        sys.stdout = old_out
+        if old_env is None:
+            os.environ.pop("TOKDASH_DATA_DIR", None)
+        else:
+            os.environ["TOKDASH_DATA_DIR"] = old_env
+    return out

@@ -691,3 +691,30 @@ def test_a_timestamp_out_of_range_or_odd_never_breaks_the_report(projects, ts):
     j = sessions_json([got])["sessions"][0]
     assert j["first_activity"] == stamp(2) and j["last_activity"] == stamp(6)
     assert "TOTAL" in sessions_table([got])
+
+
+# --- lines written with spaces after the separators ----------------------------------------------
+
+
+def test_lines_with_spaces_after_separators_are_not_missed(tmp_path):
+    """``"usage": {`` (Python's ``json.dumps``): the prefilter must not skip what decodes to a
+    usage record, a prompt, a compaction or a turn end."""
+    import json
+
+    s = ClaudeSession(sid(1), cwd=CWD)
+    s.prompt("Fix the flaky test")
+    s.response(blocks=[("text", "a"), ("tool_use", "Read", {"file_path": "a.py"})], cache_read=9000, stop_reason=None)
+    s.tool_result("toolu_1")
+    s.compact_boundary()
+    s.response(output=90, stop_reason=None)
+    s.system("turn_duration", durationMs=10)
+    compact = s.write(tmp_path / "a" / "projects" / "-x" / f"{sid(1)}.jsonl")
+    spaced = tmp_path / "b" / "projects" / "-x" / f"{sid(1)}.jsonl"
+    spaced.parent.mkdir(parents=True)
+    spaced.write_text("".join(json.dumps(line) + "\n" for line in s.lines))
+    assert b'"usage": {' in spaced.read_bytes() and b'"usage":{' not in spaced.read_bytes()
+    a, b = (next(iter(summaries(load([p])).values())) for p in (compact, spaced))
+    assert tokens(b) == tokens(a) and tokens(b)["api_calls"] == 2
+    assert (b.prompts, b.compactions, b.tool_uses) == (a.prompts, a.compactions, a.tool_uses) == (1, 1, {"Read": 1})
+    ends = lambda p: [e.text for x in load([p]).sessions.values() for e in x.events.values() if e.kind == "turn_end"]  # noqa: E731
+    assert ends(spaced) == ends(compact) == ["turn_duration"]

@@ -354,3 +354,32 @@ def test_tool_outputs_are_measured_not_decoded_and_match_their_calls(home):
     assert 50_000 <= outputs[fc["payload"]["call_id"]] < 50_100
     assert outputs[cc["payload"]["call_id"]] < 100
     assert all(e.timestamp > 0 for e in session.events.values() if e.kind == "tool_output")
+
+
+# --- lines written with spaces after the separators ----------------------------------------------
+
+
+def test_lines_with_spaces_after_separators_are_not_missed(tmp_path):
+    """``"type": "token_count"`` (Python's ``json.dumps``): the prefilter must not skip what
+    decodes to a usage record, a prompt, a tool call or a turn end."""
+    import json
+
+    r = CodexRollout(codex_id(1))
+    r.session_meta()
+    r.turn_context()
+    r.user("Migrate the runners")
+    r.tool("exec_command")
+    r.call(input=12000, cached=9000, output=300, reasoning=100)
+    r.call(input=13000, cached=12000, output=50, reasoning=0)
+    r._line("event_msg", {"type": "task_complete", "turn_id": "t-1"})
+    compact = r.write(codex_rollout_path(tmp_path / "a", r.session_id))
+    spaced = codex_rollout_path(tmp_path / "b", r.session_id)
+    spaced.parent.mkdir(parents=True)
+    spaced.write_text("".join(json.dumps(line) + "\n" for line in r.lines))
+    assert b'"type": "token_count"' in spaced.read_bytes()
+    a, b = (next(iter(summaries(load([p])).values())) for p in (compact, spaced))
+    assert tokens(b) == tokens(a) and tokens(b)["api_calls"] == 2
+    assert (b.prompts, b.tool_uses, b.models) == (a.prompts, a.tool_uses, a.models) == (1, {"exec_command": 1},
+                                                                                           [CODEX_MODEL])
+    ends = [e.text for x in load([spaced]).sessions.values() for e in x.events.values() if e.kind == "turn_end"]
+    assert ends == ["task_complete"]
