@@ -262,3 +262,33 @@ def test_cli_json_matches_ccusage_per_session(report_json):
         assert (j["input_tokens"], j["output_tokens"], j["cache_read_tokens"], j["reasoning_tokens"],
                 j["total_tokens"]) == (e["inputTokens"], e["outputTokens"], e["cacheReadTokens"],
                                        e["reasoningOutputTokens"], e["totalTokens"])
+
+
+# --- Gemini CLI: the legacy session against ccusage, through the real CLI ----------------------------
+
+
+def test_gemini_session_equals_ccusage_through_the_cli(tmp_path_factory):
+    """ccusage's Gemini ``outputTokens`` leaves thoughts out while its ``totalTokens`` counts
+    them (corpus README): input, cache read and the total must equal; output = theirs + thoughts."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+        mp.setenv("TOKDASH_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+        out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+        mp.setattr(sys, "stdout", out)
+        status = cli.main(["report", "sessions", "--json", "--agent", "gemini", "--gemini-dir",
+                           str(CORPUS / "gemini")])
+        out.flush()
+        got = orjson.loads(out.buffer.getvalue())
+    assert status == 0
+    exp = expected("gemini")
+    by_id = {j["session_id"]: j for j in got["sessions"]}
+    assert set(by_id) == {e["sessionId"] for e in exp["sessions"]}
+    for e in exp["sessions"]:
+        j = by_id[e["sessionId"]]
+        assert (j["input_tokens"], j["cache_read_tokens"], j["total_tokens"]) == (
+            e["inputTokens"], e["cacheReadTokens"], e["totalTokens"])
+        assert j["output_tokens"] - j["reasoning_tokens"] == e["outputTokens"]
+        assert j["cache_write_tokens"] == e["cacheCreationTokens"] == 0
+        assert j["models"] == e["modelsUsed"] and j["agent"] == "gemini"
+        assert j["cost_usd"] > 0 and j["unpriced_models"] == []
+    assert got["totals"]["total_tokens"] == exp["totals"]["totalTokens"]
