@@ -22,6 +22,8 @@ subprocess over the corpus, with a temporary data dir, and reads its CPU time
    them, the cost of one rendering (what the first scrape after a change pays),
    measured in this process over the same data: the catalog read from the warm
    index, folded and rendered ``--scrapes`` times (median).
+5. the share of the idle CPU that is the file watcher's: ``tokdash.ingest.watcher.Watcher``
+   alone, in this process, over the same folders for ``--watcher-seconds``.
 """
 
 from __future__ import annotations
@@ -154,6 +156,41 @@ def render_ms(corpus: Path, data: Path, runs: int) -> tuple[float, float, float]
     return statistics.median(folds), statistics.median(texts), statistics.median(oms)
 
 
+def watcher_cpu(corpus: Path, seconds: float) -> float:
+    """CPU % of one core of the watcher alone over the corpus's folders (this process)."""
+    import asyncio
+    import resource
+
+    sys.path.insert(0, str(REPO))
+    from tokdash.ingest.discovery import resolve_roots
+    from tokdash.ingest.watcher import Watcher
+    from tokdash.sources import SOURCES
+
+    def cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    async def run() -> float:
+        dirs = {"claude": [str(corpus / "claude")], "codex": [str(corpus / "codex")]}
+        watcher = Watcher(resolve_roots(list(dirs), {a: d for a, d in dirs.items() if a in SOURCES}))
+        stop = asyncio.Event()
+
+        async def follow() -> None:
+            async for _files in watcher.changes(stop):
+                pass
+
+        task = asyncio.create_task(follow())
+        await asyncio.sleep(2.0)
+        c0, t0 = cpu(), time.perf_counter()
+        await asyncio.sleep(seconds)
+        share = 100 * (cpu() - c0) / (time.perf_counter() - t0)
+        stop.set()
+        await task
+        return share
+
+    return asyncio.run(run())
+
+
 def series(text: str) -> dict[str, int]:
     out: dict[str, int] = {}
     for line in text.splitlines():
@@ -180,6 +217,7 @@ def main() -> int:
     ap.add_argument("--idle-seconds", type=float, default=60.0)
     ap.add_argument("--scraped-seconds", type=float, default=30.0)
     ap.add_argument("--scrapes", type=int, default=30)
+    ap.add_argument("--watcher-seconds", type=float, default=20.0)
     ap.add_argument("--no-cache", action="store_true", help="memory feed instead of the index")
     args = ap.parse_args()
     if not (args.corpus / "claude").is_dir() and not (args.corpus / "codex").is_dir():
@@ -237,6 +275,8 @@ def measure(args: argparse.Namespace, data: Path, serve: Serve, cold_s: float) -
         print(f"  sum {key} = {value:.6f}" if "cost" in key else f"  sum {key} = {value:.0f}")
     status = serve.stop()
     print(f"stopped with status {status}")
+    print(f"the watcher alone over the same folders, {args.watcher_seconds:g} s: "
+          f"CPU {watcher_cpu(args.corpus, args.watcher_seconds):.2f} % of one core")
     return 0
 
 
