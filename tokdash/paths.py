@@ -38,3 +38,50 @@ def data_dir(env: dict[str, str] | None = None, platform: str | None = None) -> 
         # The XDG spec says a relative value is invalid and must be ignored.
         base = Path(xdg) if xdg and os.path.isabs(xdg) else home / ".local" / "share"
     return base / "tokdash"
+
+
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+"""tokdash's own files hold prompt excerpts, titles and paths: readable by their owner only."""
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` (and missing parents) readable by its owner only; returns it.
+
+    A folder that already exists is tightened only when it is tokdash's own (the last
+    part of the default data dir, ``tokdash``, or a folder it just made): a
+    ``$TOKDASH_DATA_DIR`` pointing at a folder of the user's is left as they set it.
+    """
+    existed = path.is_dir()
+    if not existed:
+        path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    if not existed or path.name == "tokdash":
+        _chmod(path, PRIVATE_DIR_MODE)
+    return path
+
+
+def make_private(path: Path, *, create: bool = False) -> None:
+    """Give an existing file of tokdash's the mode ``0600`` (with ``create``, create it empty
+    with that mode first if missing). Never follows a symlink into someone else's file."""
+    if create:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), PRIVATE_FILE_MODE)
+        except FileExistsError:
+            pass
+        else:
+            os.close(fd)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    import stat as _stat
+
+    if _stat.S_ISREG(st.st_mode) and st.st_mode & 0o077:
+        _chmod(path, PRIVATE_FILE_MODE)
+
+
+def _chmod(path: Path, mode: int) -> None:
+    try:
+        os.chmod(path, mode)
+    except OSError:
+        pass  # not ours to change (another owner, a read-only mount): leave it

@@ -191,6 +191,21 @@ def replace_file(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def cli_roots(claude: Path | None = None, codex: Path | None = None) -> Roots:
+    """The roots the command line resolves for ``--claude-dir claude --codex-dir codex``: every
+    agent of the registry (the others at their defaults), i.e. the roots of the index file the
+    CLI uses."""
+    import argparse
+
+    from tokdash.cli.common import roots_for as cli_roots_for
+    from tokdash.sources import SOURCES
+
+    ns = argparse.Namespace(**{f"{name}_dir": None for name in SOURCES})
+    ns.claude_dir = [str(claude)] if claude is not None else None
+    ns.codex_dir = [str(codex)] if codex is not None else None
+    return cli_roots_for(list(SOURCES), ns)
+
+
 def roots_for(claude: Path | None = None, codex: Path | None = None) -> Roots:
     """Roots naming exactly these dirs."""
     by = {}

@@ -7,6 +7,7 @@ Every test gets its own data dir; a "run" is what one ``tokdash`` process does
 from __future__ import annotations
 
 import os
+import zlib
 import sqlite3
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from index_fixtures import (
     codex_rollout_path,
     normalized,
     replace_file,
+    cli_roots,
     roots_for,
     run_index,
     run_memory,
@@ -109,9 +111,13 @@ def test_rows_written_by_an_older_layout_still_decode():
     names = [n for n in codec.current_layouts()["SessionMeta"] if n != "bad_lines"] + ["retired_field"]
     values = {"session_id": "s", "agent": "claude", "path": "/p.jsonl", "title": "old", "retired_field": 1}
     old_row = marshal.dumps((b"SessionMeta", *[values.get(n) for n in names]), 4)
-    meta = codec.Reader({"SessionMeta": names}).loads(old_row)
+    meta = codec.Reader({"SessionMeta": names}, checked=False).loads(old_row)  # schema 1: no checksum
     assert isinstance(meta, SessionMeta)
     assert (meta.session_id, meta.path, meta.title, meta.bad_lines) == ("s", "/p.jsonl", "old", 0)
+    checked = old_row + zlib.crc32(old_row).to_bytes(4, "little")  # schema 2 on: the CRC follows
+    assert codec.Reader({"SessionMeta": names}).loads(checked) == meta
+    with pytest.raises(codec.CodecError):
+        codec.Reader({"SessionMeta": names}).loads(old_row)
 
 
 # --- runs ------------------------------------------------------------------------------------
@@ -228,7 +234,7 @@ def test_report_json_marks_archived_sessions(env, capsys):
     assert out["totals"]["total_tokens"] == first["totals"]["total_tokens"]
     assert out["totals"]["archived_sessions"] == 1
     # --no-cache cannot see the archived session, and leaves the index alone.
-    db = index_mod.index_path(roots_for(claude, codex), data)
+    db = index_mod.index_path(cli_roots(claude, codex), data)
     stamp = db.stat().st_mtime_ns
     assert main([*args, "--no-cache"]) == 0
     nocache = orjson.loads(capsys.readouterr().out)
@@ -274,18 +280,28 @@ def test_parser_change_rebuilds_by_itself_with_a_message(env, capsys):
     assert not run_index(roots, data).rebuilt
 
 
-def test_schema_change_drops_and_rebuilds(env, capsys):
+def test_an_older_schema_is_kept_aside_and_its_history_carried_over(env, capsys):
     claude, codex, data = env
-    _two_sessions(claude, codex)
+    _a, _sub, rollout = _two_sessions(claude, codex)
     roots = roots_for(claude, codex)
     before = run_index(roots, data)
+    rollout.unlink()  # the Codex session now lives only in the index
+    run_index(roots, data)
     db = index_mod.index_path(roots, data)
     with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE meta SET v = '0' WHERE k = 'schema'")
+        conn.execute("UPDATE meta SET v = '1' WHERE k = 'schema'")
+    old_bytes = db.read_bytes()
     capsys.readouterr()
     result = run_index(roots, data)
-    assert "format changed" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "older tokdash (schema 1)" in err and "carried its history" in err
     assert result.rebuilt and normalized(result.summaries) == normalized(before.summaries)
+    assert result.archived == {("codex", "0197a1b2-0000-7000-8000-00000000c0de")}
+    kept = [p for p in data.iterdir() if ".schema-1-" in p.name and not p.name.endswith(("-wal", "-shm"))]
+    assert len(kept) == 1 and kept[0].read_bytes() == old_bytes  # moved aside, not touched
+    again = run_index(roots, data)
+    assert capsys.readouterr().err == "" and not again.rebuilt
+    assert normalized(again.summaries) == normalized(before.summaries)
 
 
 def test_rebuild_and_forget_commands(env, capsys):

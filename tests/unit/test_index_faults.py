@@ -24,6 +24,7 @@ from index_fixtures import (
     claude_prompt,
     codex_rollout_path,
     normalized,
+    cli_roots,
     roots_for,
     run_index,
     run_memory,
@@ -56,7 +57,7 @@ def env(tmp_path, monkeypatch):
 
 
 def _db(claude: Path, codex: Path, data: Path) -> Path:
-    return index_mod.index_path(roots_for(claude, codex), data)
+    return index_mod.index_path(cli_roots(claude, codex), data)
 
 
 def _dump(db: Path) -> list[str]:
@@ -131,7 +132,7 @@ def test_report_while_another_process_writes_longer_than_the_busy_timeout(env, c
     # The report saved nothing; the holder's own write went through.
     assert [x for x in _dump(db) if "holder" not in x] == before
     # The next run reads the appended bytes (once) and saves them.
-    result = run_index(roots_for(claude, codex), data)
+    result = run_index(cli_roots(claude, codex), data)
     assert result.saved and result.files_read == 1
     assert normalized(result.summaries) == normalized(run_memory(roots_for(claude, codex)))
     assert _intact(db)
@@ -150,7 +151,7 @@ def test_report_waits_for_a_short_write_and_saves(env, capsys):
     assert err == ""
     expected, _ = _report(flags, capsys, "--no-cache")
     assert out["totals"] == expected["totals"] | {"archived_sessions": 0}
-    assert run_index(roots_for(claude, codex), data).files_read == 0  # it was saved
+    assert run_index(cli_roots(claude, codex), data).files_read == 0  # it was saved
     assert _intact(db)
 
 
@@ -209,7 +210,7 @@ def test_kill_9_during_a_write_leaves_a_consistent_index(env, capsys, tmp_path, 
     assert err == ""
     assert out == expected | {"totals": expected["totals"] | {"archived_sessions": 0},
                               "sessions": [s | {"archived": False} for s in expected["sessions"]]}
-    roots = roots_for(claude, codex)
+    roots = cli_roots(claude, codex)
     rebuilt = index_mod.Index.for_roots(roots, tmp_path / "clean")
     clean = rebuilt.sync(__import__("tokdash.ingest.discovery", fromlist=["discover"]).discover(roots))
     rebuilt.close()
@@ -246,7 +247,7 @@ def test_full_disk_during_a_merge_still_reports_correct_totals(env, capsys, monk
     assert err.count("\n") == 1 and "database or disk is full" in err
     assert _dump(db) == before  # rolled back: nothing half-written
     assert _intact(db)
-    result = run_index(roots_for(claude, codex), data)  # room again: the bytes are read once
+    result = run_index(cli_roots(claude, codex), data)  # room again: the bytes are read once
     assert result.saved and result.files_read == 1
     assert normalized(result.summaries) == normalized(run_memory(roots_for(claude, codex)))
 
@@ -259,7 +260,7 @@ def test_full_disk_on_the_first_run_still_reports(env, capsys, monkeypatch):
     expected, _ = _report(flags, capsys, "--no-cache")
     assert out["totals"]["total_tokens"] == expected["totals"]["total_tokens"]
     assert err.count("\n") == 1 and "full" in err
-    assert run_index(roots_for(claude, codex), data).saved
+    assert run_index(cli_roots(claude, codex), data).saved
 
 
 def test_full_disk_history_report(env, capsys, monkeypatch):

@@ -239,14 +239,14 @@ def test_edit_results_are_no_context_size(tmp_path):
 
 def test_an_older_tool_use_row_decodes_as_other():
     """The index reads rows by the field names they were written with; a new field takes its default."""
-    old = codec.Reader({"ToolUse": ["name", "target", "whole_file"]})
+    old = codec.Reader({"ToolUse": ["name", "target", "whole_file"]}, checked=False)  # a schema-1 row: no CRC
     row = marshal.dumps((b"ToolUse", "Read", "/a.py", True), codec.MARSHAL_VERSION)
     assert old.loads(row) == ToolUse("Read", "/a.py", True, OTHER)
 
 
 def test_an_older_tool_event_row_decodes_without_a_kind():
     fields = ["key", "session_id", "kind", "timestamp", "rank", "text", "agent_id", "value"]
-    old = codec.Reader({"Event": fields})
+    old = codec.Reader({"Event": fields}, checked=False)  # a schema-1 row: no CRC
     row = marshal.dumps((b"Event", ("codex-tool", "call_1"), "s1", "tool", 1.0, (0, 1.0, "p", 0), "read_file", None, 0),
                         codec.MARSHAL_VERSION)
     ev = old.loads(row)

@@ -7,11 +7,15 @@ Everything agent-specific (default folders, layouts) comes from the sources in
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import stat
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tokdash.sources import SOURCES
+
+MAX_DEPTH = 16
+"""How deep below a scan root the check for unreadable folders goes (transcripts sit 1-4 deep)."""
 
 
 @dataclass(slots=True)
@@ -21,6 +25,12 @@ class Roots:
     by_agent: dict[str, list[Path]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     """One line per root that exists but cannot be read."""
+    skipped: dict[str, str] = field(default_factory=dict)
+    """What the last :func:`discover` met under the roots but could not read, path -> why:
+    folders without permission, transcript names that are no regular file (a FIFO, a
+    folder, a device, a symlink loop), symlinked folders (never followed: a link out of
+    an agent's folder could lead anywhere, or back into itself). Sessions whose files sit
+    there keep their history; nothing there is marked deleted."""
 
     def scan_dirs(self) -> list[tuple[str, Path]]:
         """(agent, folder) pairs that hold transcripts: each source's ``scan_roots`` of its roots."""
@@ -68,20 +78,94 @@ def discover(roots: Roots) -> list[tuple[str, Path]]:
     """Every transcript file under the roots as (agent, path), newest first.
 
     Newest first so that a UI filling in a long history shows today's sessions
-    before last month's.
+    before last month's. Only regular files are listed (a FIFO named like a transcript
+    would hang a reader); what exists but cannot be read is left in ``roots.skipped``.
     """
     found: list[tuple[float, str, Path]] = []
     seen: set[str] = set()
+    skipped: dict[str, str] = {}
     for agent, top in roots.scan_dirs():
-        for path in SOURCES[agent].files(top):
+        source = SOURCES[agent]
+        listed = _listed(source.files(top), skipped)
+        if listed is None:  # the source's listing broke off: list what it claims, safely
+            listed = [p for p in _walk(top, skipped) if source.claims(p)]
+        else:
+            _walk_dirs(top, skipped)
+        for path in listed:
             try:
+                st = os.stat(path)
                 real = os.path.realpath(path)
-                mtime = os.stat(path).st_mtime
-            except OSError:
+            except OSError as exc:
+                skipped[str(path)] = _why(exc)
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                skipped[str(path)] = "a folder, not a file" if stat.S_ISDIR(st.st_mode) else "not a regular file"
                 continue
             if real in seen:
                 continue  # the same folder reached through two roots (a symlink, a repeated flag)
             seen.add(real)
-            found.append((mtime, agent, path))
+            found.append((st.st_mtime, agent, path))
     found.sort(key=lambda t: (-t[0], str(t[2])))
+    roots.skipped = skipped
     return [(agent, path) for _mtime, agent, path in found]
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def _listed(paths: Iterable[Path], skipped: dict[str, str]) -> list[Path] | None:
+    """The source's listing, or None when it raised (e.g. a symlink loop met by ``is_file``)."""
+    out: list[Path] = []
+    try:
+        for p in paths:
+            out.append(p)
+    except OSError as exc:
+        skipped[str(getattr(exc, "filename", None) or "?")] = _why(exc)
+        return None
+    return out
+
+
+def _entries(folder: str, skipped: dict[str, str]) -> list[os.DirEntry]:
+    try:
+        with os.scandir(folder) as it:
+            return list(it)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        skipped[folder] = _why(exc)
+        return []
+
+
+def _walk_dirs(top: Path, skipped: dict[str, str]) -> None:
+    """Note the folders below ``top`` that cannot be listed or are symlinks (not followed)."""
+    for _ in _walk(top, skipped, files=False):
+        pass
+
+
+def _walk(top: Path, skipped: dict[str, str], *, files: bool = True) -> Iterable[Path]:
+    """Every regular-looking file below ``top`` (symlinks to folders not followed, errors noted,
+    never raising): the safe listing used when a source's own listing fails."""
+    stack = [(str(top), 0)]
+    while stack:
+        folder, depth = stack.pop()
+        for e in _entries(folder, skipped):
+            try:
+                if e.is_dir(follow_symlinks=False):
+                    if depth < MAX_DEPTH:
+                        stack.append((e.path, depth + 1))
+                elif e.is_symlink():
+                    try:
+                        if e.is_dir():
+                            skipped[e.path] = "a symlinked folder (not followed)"
+                            continue
+                    except OSError as exc:
+                        if files:
+                            skipped[e.path] = _why(exc)
+                        continue
+                    if files:
+                        yield Path(e.path)
+                elif files:
+                    yield Path(e.path)
+            except OSError as exc:
+                skipped[e.path] = _why(exc)

@@ -72,11 +72,11 @@ def _dump_store(store: Store, by_agent: dict[tuple[str, str], str]) -> bytes:
                 agent, c.key, c.session_id, c.model, c.timestamp,
                 (u.input, u.output, u.cache_write_5m, u.cache_write_1h, u.cache_read, u.reasoning, u.web_search),
                 c.rank, c.sidechain, c.agent_id, c.fast, c.msg_id, c.replica,
-                tuple((k, t.name, t.target, t.whole_file) for k, t in slot.tools.items()),
+                tuple((k, t.name, t.target, t.whole_file, t.kind) for k, t in slot.tools.items()),
                 slot.open, c.stop_reason, c.file_path, c.line_no,
             ))
     events = [
-        (agent, e.key, e.session_id, e.kind, e.timestamp, e.rank, e.text, e.agent_id, e.value)
+        (agent, e.key, e.session_id, e.kind, e.timestamp, e.rank, e.text, e.agent_id, e.value, e.tool_kind)
         for (agent, _sid), session in store.sessions.items()
         for e in session.events.values()
     ]
@@ -100,11 +100,12 @@ def _load_into(store: Store, blob: bytes) -> set:
         per_agent.setdefault(agent, Batch()).calls.append(
             Call(key=key, session_id=sid, model=model, timestamp=ts, usage=Usage(*u), rank=rank,
                  sidechain=sidechain, agent_id=agent_id, fast=fast, msg_id=msg_id, replica=replica,
-                 tools={k: ToolUse(n, t, w) for k, n, t, w in tools}, open=is_open, stop_reason=stop,
+                 tools={k: ToolUse(n, t, w, kind) for k, n, t, w, kind in tools}, open=is_open, stop_reason=stop,
                  file_path=path, line_no=line_no)
         )
-    for agent, key, sid, kind, ts, rank, text, agent_id, value in events:
-        per_agent.setdefault(agent, Batch()).events.append(Event(key, sid, kind, ts, rank, text, agent_id, value))
+    for agent, key, sid, kind, ts, rank, text, agent_id, value, tool_kind in events:
+        per_agent.setdefault(agent, Batch()).events.append(Event(key, sid, kind, ts, rank, text, agent_id, value,
+                                                                 tool_kind))
     for agent, batch in per_agent.items():
         changed |= store.add_batch(batch, agent)
     return changed

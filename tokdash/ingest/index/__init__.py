@@ -28,9 +28,15 @@ that shrank or was replaced is re-read from zero; dedup keeps that idempotent.
 Faults: WAL and a busy timeout let a report run while another tokdash writes
 (a report that cannot get the write lock computes its answer without saving);
 a kill mid-write rolls back to the last commit; a full disk rolls back and the
-report still prints the totals it computed; a database that does not decode is
-moved aside to ``*.corrupt-<timestamp>`` and rebuilt. A schema or parser change
-rebuilds by itself, carrying over the records of transcripts that are gone.
+report still prints the totals it computed. Damage is looked for on every path that
+reads: blobs and rows carry checksums (see ``tables``), a read that fails for a
+reason SQLite does not name is followed by ``PRAGMA quick_check``; a damaged database
+is moved aside to ``*.corrupt-<timestamp>`` and rebuilt, saying so in one line. A
+parser change rebuilds in place, carrying over the records of transcripts that are
+gone; an index of an older schema is kept (moved aside to ``*.schema-<n>-<timestamp>``)
+and its history carried into a new file; an index of a newer schema (a newer
+tokdash) is never touched: this run reads without it. The database is private to
+its owner (``0600`` in a ``0700`` folder).
 
 
 The package, along its seams: ``identity`` (versions, fingerprints, the file's
@@ -52,7 +58,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from tokdash.ingest.discovery import Roots
-from tokdash.ingest.index import codec, db, queries
+from tokdash.ingest.index import codec, db, migrate, queries
 from tokdash.ingest.index import sync as _sync
 from tokdash.ingest.index.db import IndexUnavailable, _Corrupt
 from tokdash.ingest.index.identity import (
@@ -89,6 +95,26 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+class _Damaged(Exception):
+    """A read found the index damaged; the file was moved aside."""
+
+
+def check_forget(paths: Iterable[str]) -> list[str]:
+    """``--forget`` paths made absolute, refusing what cannot be meant: an empty path (an unset
+    shell variable would otherwise name the current folder) and a file system root.
+    Raises :class:`IndexUsageError`."""
+    out = []
+    for p in paths:
+        text = str(p)
+        if not text.strip():
+            raise IndexUsageError("refusing to forget an empty path (an unset variable?)")
+        full = os.path.abspath(os.path.expanduser(text))
+        if os.path.dirname(full) == full:
+            raise IndexUsageError(f"refusing to forget {full}: that is every file there is")
+        out.append(full)
+    return out
+
+
 class Index:
     """One index file and its connection. :meth:`sync` brings it up to date and reads it."""
 
@@ -113,6 +139,8 @@ class Index:
         self.conn: sqlite3.Connection | None = None
         self.reader = codec.Reader()
         """Decodes stored rows in the layouts they were written with."""
+        self._told: set[str] = set()
+        """The unreadable paths last told about."""
 
     @classmethod
     def for_roots(cls, roots: Roots, data: Path | None = None, **kwargs) -> Index:
@@ -138,8 +166,15 @@ class Index:
     def _open(self) -> sqlite3.Connection:
         if self.conn is not None:
             return self.conn
-        self.conn = db.connect(self.path, self.busy_timeout)
-        self.reader = db.prepare(self.conn)
+        conn = db.connect(self.path, self.busy_timeout)
+        try:
+            self.reader = db.prepare(conn)
+            conn = migrate.current(conn, self.path, self.busy_timeout, self.warn)
+            self.reader = db.prepare(conn)
+        except BaseException:
+            conn.close()
+            raise
+        self.conn = conn
         return self.conn
 
     def _abort(self) -> None:
@@ -175,7 +210,7 @@ class Index:
         :class:`IndexUnavailable` when the index cannot be used at all (the caller then
         reads the transcripts without it).
         """
-        forget = [os.path.abspath(os.path.expanduser(str(p))) for p in forget]
+        forget = check_forget(forget)
         for attempt in range(2):
             try:
                 return self._sync_once(found, finalize=finalize, rebuild=rebuild, forget=forget, full=full,
@@ -187,8 +222,9 @@ class Index:
                 self._move_aside(str(exc))
             except sqlite3.DatabaseError as exc:
                 self._abort()
-                if db.is_corrupt(exc) and not attempt:
-                    self._move_aside(db.reason(exc))
+                why = db.reason(exc) if db.is_corrupt(exc) else (db.damage(self.conn) if self.conn else None)
+                if why is not None and not attempt:
+                    self._move_aside(why)
                     continue
                 raise IndexUnavailable(f"cannot use the index {self.path}: {db.reason(exc)}") from None
         raise AssertionError("unreachable")
@@ -198,26 +234,85 @@ class Index:
         conn = self._open()
         run = SyncRun(conn, self.reader, price_fingerprint(self.config_path), self.config_path, self.roots,
                       self.roots_sig, self.warn, full=full, progress=progress)
-        try:
-            return _sync.sync(run, found, finalize=finalize, rebuild=rebuild, forget=forget)
-        finally:
-            self.reader = run.reader  # a commit stores this build's layouts
+        with migrate.attached(conn) as old:
+            run.carry_from = old
+            try:
+                result = _sync.sync(run, found, finalize=finalize, rebuild=rebuild, forget=forget)
+            finally:
+                self.reader = run.reader  # a commit stores this build's layouts
+        self._tell_unreadable(result.unreadable)
+        return result
+
+    def _tell_unreadable(self, unreadable: dict[str, str]) -> None:
+        """One line when files or folders under the roots cannot be read (again only when that changes)."""
+        if set(unreadable) == self._told:
+            return
+        self._told = set(unreadable)
+        if unreadable:
+            from tokdash.format import clean
+
+            first, why = sorted(unreadable.items())[0]
+            more = f" and {len(unreadable) - 1} more" if len(unreadable) > 1 else ""
+            self.warn(f"tokdash: cannot read {clean(first)} ({clean(why)}){more}; "
+                      "their sessions keep their history")
+
+    def forget_preview(self, paths: Iterable[str]) -> tuple[list[str], set[SessionKey]]:
+        """(the files, the sessions) ``sync(forget=paths)`` would drop, read without changing anything."""
+        conn = self._open()
+        return queries.forget_preview(conn, check_forget(paths))
+
+    def unforget(self, paths: Iterable[str]) -> list[str]:
+        """Stop ignoring forgotten files (exactly these, or every one under these folders): the
+        next sync reads them again if they still exist. Returns the paths no longer forgotten."""
+        conn = self._open()
+        wanted = [os.path.abspath(os.path.expanduser(str(p))) for p in paths]
+        return queries.unforget(conn, wanted)
 
     def facts(self, result: SyncResult, since: float | None = None, until: float | None = None) -> list[Fact]:
         """Usage per session, model and quarter hour in [since, until), for the history reports.
 
         Grouped in SQL from the calls table, so calls are never loaded one by one; the
-        sessions of a run that could not save come from that run's memory instead.
+        sessions of a run that could not save come from that run's memory instead. Every
+        call counted is checked against its row checksum in the same pass: a damaged
+        index is moved aside and rebuilt from the transcripts (one line), then asked again.
         """
-        return queries.facts(self._open, result, since, until)
+        try:
+            return self._reading(lambda: queries.facts(self._open, result, since, until))
+        except _Damaged:
+            if self.roots is None:
+                raise IndexUnavailable(f"the index {self.path} is damaged") from None
+            from tokdash.ingest.discovery import discover
+
+            fresh = self.sync(discover(self.roots))
+            return queries.facts(self._open, fresh, since, until)
 
     def load_session(self, agent: str, session_id: str) -> Session | None:
         """One session with all its records (calls, events, file facts), e.g. for a detail view.
 
-        Works for archived sessions too: their records live only here.
+        Works for archived sessions too: their records live only here. A damaged index is
+        moved aside and :class:`IndexUnavailable` raised (the caller reads without it).
         """
-        conn = self._open()
-        return queries.load_session(conn, self.reader, agent, session_id)
+        try:
+            return self._reading(lambda: queries.load_session(self._open(), self.reader, agent, session_id))
+        except _Damaged as exc:
+            raise IndexUnavailable(f"the index {self.path} is damaged ({exc})") from None
+
+    def _reading(self, read: Callable[[], object]):
+        """Run a read-only query; damage (a checksum, SQLite's own word, or ``quick_check``
+        after an unexplained failure) moves the file aside and raises :class:`_Damaged`."""
+        try:
+            return read()
+        except (_Corrupt, codec.CodecError) as exc:
+            self._abort()
+            self._move_aside(str(exc))
+            raise _Damaged(str(exc)) from None
+        except sqlite3.DatabaseError as exc:
+            self._abort()
+            why = db.reason(exc) if db.is_corrupt(exc) else (db.damage(self.conn) if self.conn else None)
+            if why is None:
+                raise IndexUnavailable(f"cannot use the index {self.path}: {db.reason(exc)}") from None
+            self._move_aside(why)
+            raise _Damaged(why) from None
 
     def sessions_snapshot(self, known: dict[SessionKey, int] | None = None) -> SessionsSnapshot | None:
         """Every session as stored now, without looking at a single transcript (read-only).

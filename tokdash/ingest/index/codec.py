@@ -16,12 +16,25 @@ from a transcript is ever ``bytes``. The field order each class had when a row w
 written is its *layout*; the index stores the layouts, so rows written by an older
 build (history carried over a rebuild) are still read by field name, and a field
 added later takes its default.
+
+Every value blob ends with a 4-byte CRC-32 of what precedes it (schema 2 on): SQLite
+does not checksum its pages, so a flipped byte inside a summary or a record would
+otherwise decode to a silently wrong number. A blob whose checksum fails is a
+:class:`CodecError`, i.e. a damaged index.
+
+Paths: a file name need not be valid UTF-8; Python holds such a name as a ``str`` with
+lone surrogates (``surrogateescape``), which SQLite cannot take as text. :func:`enc_path`
+stores such a path (and only such a path) as an escaped text form that
+:func:`dec_path` turns back into the very same ``str``; keys holding one are encoded the
+same way, so nothing is lost and every valid name is stored as it is.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import marshal
+import os
+import zlib
 from collections import Counter
 
 import orjson
@@ -47,6 +60,36 @@ class CodecError(ValueError):
     """Stored bytes that do not decode: the index is damaged (or from an incompatible build)."""
 
 
+_PATH_TAG = "\ufffe"
+"""Starts the escaped form of a path that is not valid text (U+FFFE, a noncharacter no real
+file name starts with; one that does is escaped too, so the mapping stays one-to-one)."""
+
+
+def enc_path(path: str) -> str:
+    """A path as SQLite text: itself when it is valid UTF-8 (the usual case), else an escaped form."""
+    if path.startswith(_PATH_TAG) or not path.isascii() and _has_surrogates(path):
+        return _PATH_TAG + os.fsencode(path).hex()
+    return path
+
+
+def dec_path(text: str) -> str:
+    """The path ``enc_path`` stored, exactly as the file system named it."""
+    if text.startswith(_PATH_TAG):
+        try:
+            return os.fsdecode(bytes.fromhex(text[len(_PATH_TAG):]))
+        except ValueError:
+            return text
+    return text
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def register(cls: type) -> None:
     """Make a dataclass storable (``ModelPrice`` is registered where pricing is loaded)."""
     tag = cls.__name__.encode()
@@ -68,21 +111,39 @@ def current_layouts() -> dict[str, list[str]]:
 
 
 def enc_key(key: object) -> bytes:
-    """Canonical bytes of a dedup key or message id (str, int, None and nested tuples)."""
-    return orjson.dumps(key)
+    """Canonical bytes of a dedup key or message id (str, int, None and nested tuples).
+
+    A string that is not valid UTF-8 (a key built from a file name with undecodable
+    bytes) becomes ``{"p": <enc_path form>}``: keys never hold a dict, so this cannot
+    collide with any other key, and every ordinary key keeps its usual bytes.
+    """
+    try:
+        return orjson.dumps(key)
+    except TypeError:
+        return orjson.dumps(_escape(key))
 
 
 def dec_key(data: bytes) -> object:
-    """The key ``enc_key`` encoded, with its tuples restored."""
+    """The key ``enc_key`` encoded, with its tuples (and escaped strings) restored."""
     try:
         return _tuplify(orjson.loads(data))
     except orjson.JSONDecodeError as exc:
         raise CodecError(f"bad key bytes: {exc}") from None
 
 
+def _escape(value: object) -> object:
+    if type(value) is tuple:
+        return [_escape(v) for v in value]
+    if type(value) is str and _has_surrogates(value):
+        return {"p": _PATH_TAG + os.fsencode(value).hex()}
+    return value
+
+
 def _tuplify(value: object) -> object:
     if type(value) is list:
         return tuple(_tuplify(v) for v in value)
+    if type(value) is dict and len(value) == 1 and "p" in value:
+        return dec_path(value["p"])
     return value
 
 
@@ -90,16 +151,22 @@ def _tuplify(value: object) -> object:
 
 
 def dumps(obj: object) -> bytes:
-    """``marshal`` bytes of a record, context, summary or any nest of them."""
-    return marshal.dumps(_enc(obj), MARSHAL_VERSION)
+    """``marshal`` bytes of a record, context, summary or any nest of them, and their CRC-32."""
+    data = marshal.dumps(_enc(obj), MARSHAL_VERSION)
+    return data + zlib.crc32(data).to_bytes(4, "little")
 
 
 class Reader:
-    """Decodes rows written with the given layouts (class name -> field names)."""
+    """Decodes rows written with the given layouts (class name -> field names).
 
-    def __init__(self, layouts: dict[str, list[str]] | None = None) -> None:
+    ``checked``: the blobs end with their CRC-32 (every index of schema 2 on); False
+    only for carrying history over from an index of schema 1.
+    """
+
+    def __init__(self, layouts: dict[str, list[str]] | None = None, *, checked: bool = True) -> None:
         self._stored = layouts or {}
         self._plans: dict[bytes, tuple[type, tuple[str, ...] | None]] = {}
+        self.checked = checked
 
     def _plan(self, tag: bytes) -> tuple[type, tuple[str, ...] | None]:
         """(class, stored field names when they differ from the class's own, else None)."""
@@ -112,7 +179,14 @@ class Reader:
         return plan
 
     def loads(self, data: bytes) -> object:
-        """The object ``dumps`` encoded."""
+        """The object ``dumps`` encoded; :class:`CodecError` when its bytes are damaged."""
+        if self.checked:
+            if type(data) is not bytes or len(data) < 5:
+                raise CodecError("a stored record is missing or truncated")
+            body = data[:-4]
+            if zlib.crc32(body) != int.from_bytes(data[-4:], "little"):
+                raise CodecError("a stored record fails its checksum")
+            data = body
         try:
             return self._dec(marshal.loads(data))
         except (ValueError, EOFError, TypeError, KeyError, IndexError) as exc:

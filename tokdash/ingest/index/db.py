@@ -30,22 +30,27 @@ CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, agent TEXT NOT NULL, dev INTEGER, ino INTEGER, size INTEGER NOT NULL,
     mtime REAL NOT NULL, offset INTEGER NOT NULL, resets INTEGER NOT NULL, bad_lines INTEGER NOT NULL,
-    gone INTEGER NOT NULL, ctx BLOB NOT NULL
+    gone INTEGER NOT NULL, ctx BLOB NOT NULL, head_len INTEGER NOT NULL, head_sum BLOB NOT NULL,
+    ck INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS slots (
     pk BLOB PRIMARY KEY, agent TEXT NOT NULL, session_id TEXT NOT NULL, file TEXT NOT NULL,
     ts REAL NOT NULL, model TEXT NOT NULL, input INTEGER NOT NULL, output INTEGER NOT NULL,
     cw5 INTEGER NOT NULL, cw1h INTEGER NOT NULL, cr INTEGER NOT NULL, reasoning INTEGER NOT NULL,
-    web INTEGER NOT NULL, cost INTEGER, open INTEGER NOT NULL, data BLOB NOT NULL
+    web INTEGER NOT NULL, cost INTEGER, open INTEGER NOT NULL, data BLOB NOT NULL, ck INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS slots_session ON slots (agent, session_id);
 CREATE INDEX IF NOT EXISTS slots_ts ON slots (ts);
+CREATE INDEX IF NOT EXISTS slots_file ON slots (file);
 CREATE TABLE IF NOT EXISTS keys (key BLOB PRIMARY KEY, pk BLOB NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS keys_pk ON keys (pk);
 CREATE TABLE IF NOT EXISTS msgs (msg BLOB PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (
-    key BLOB PRIMARY KEY, agent TEXT NOT NULL, session_id TEXT NOT NULL, file TEXT NOT NULL, data BLOB NOT NULL
+    key BLOB PRIMARY KEY, agent TEXT NOT NULL, session_id TEXT NOT NULL, file TEXT NOT NULL, data BLOB NOT NULL,
+    others BLOB
 );
 CREATE INDEX IF NOT EXISTS events_session ON events (agent, session_id);
+CREATE INDEX IF NOT EXISTS events_file ON events (file);
 CREATE TABLE IF NOT EXISTS metas (
     path TEXT NOT NULL, agent TEXT NOT NULL, session_id TEXT NOT NULL, data BLOB NOT NULL,
     PRIMARY KEY (path, agent, session_id)
@@ -77,9 +82,20 @@ def _connect(path: Path, timeout: float) -> sqlite3.Connection:
 
 
 def connect(path: Path, timeout: float) -> sqlite3.Connection:
-    """Open (creating its folder) the database at ``path``; :class:`IndexUnavailable` if that fails."""
+    """Open (creating its folder) the database at ``path``; :class:`IndexUnavailable` if that fails.
+
+    The index holds prompt excerpts, titles and paths: its folder is created ``0700`` and
+    the database ``0600`` before SQLite opens it (SQLite gives its ``-wal`` and ``-shm``
+    files the database's mode); a database an older tokdash left readable to others is
+    made private too.
+    """
+    from tokdash.paths import ensure_private_dir, make_private
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(path.parent)
+        make_private(path, create=True)
+        for suffix in ("-wal", "-shm"):
+            make_private(Path(str(path) + suffix))
         return _connect(path, timeout)
     except (OSError, sqlite3.OperationalError) as exc:
         raise IndexUnavailable(f"cannot open the index {path}: {reason(exc)}") from None
@@ -161,6 +177,18 @@ def move_aside(path: Path, why: str, warn: Callable[[str], None]) -> Path:
             os.replace(src, Path(str(target) + suffix))
     warn(f"tokdash: the index {path} was damaged ({why}); moved it to {target.name} and rebuilt it")
     return target
+
+
+def damage(conn: sqlite3.Connection) -> str | None:
+    """``PRAGMA quick_check``'s first complaint, or None when the file is sound (or the check
+    itself cannot run): asked when a read fails in a way that does not say what it is."""
+    try:
+        row = conn.execute("PRAGMA quick_check(1)").fetchone()
+    except sqlite3.DatabaseError as exc:
+        return reason(exc) if is_corrupt(exc) else None
+    if row is None or row[0] == "ok":
+        return None
+    return " ".join(str(row[0]).split())
 
 
 def is_corrupt(exc: BaseException) -> bool:

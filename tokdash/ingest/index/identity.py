@@ -16,8 +16,11 @@ from pathlib import Path
 
 from tokdash.ingest.discovery import Roots
 
-SCHEMA_VERSION = 1
-"""Layout of the tables and of the stored bytes. A change drops the index and rebuilds it."""
+SCHEMA_VERSION = 2
+"""Layout of the tables and of the stored bytes. An index of an older schema is moved aside
+(kept) and its history carried into a new file; one of a newer schema is left alone
+(see ``migrate``). 2: checksums on every blob and row, file heads (rewrites in place),
+the other files holding a copy of each call and event (withdrawal), escaped paths."""
 PARSER_VERSION = 1
 """Bump whenever ``sources/``, the store or the summaries count differently: the index
 then rebuilds itself from the transcripts (carrying over those that are gone). A hash
@@ -34,7 +37,9 @@ _SEMANTIC_FILES = (
     "ingest/index/db.py",
     "ingest/index/identity.py",
     "ingest/index/prices.py",
+    "ingest/index/migrate.py",
     "ingest/index/queries.py",
+    "ingest/index/rebuild.py",
     "ingest/index/store.py",
     "ingest/index/sync.py",
     "ingest/index/tables.py",
@@ -117,7 +122,10 @@ def version_problem(meta: dict[str, str]) -> str | None:
 
 def roots_signature(roots: Roots) -> str:
     """A stable text naming every root of every agent (what one index file covers)."""
-    lines = sorted(f"{agent}\t{os.path.abspath(p)}" for agent, paths in roots.by_agent.items() for p in paths)
+    from tokdash.ingest.index.codec import enc_path
+
+    lines = sorted(f"{agent}\t{enc_path(os.path.abspath(p))}" for agent, paths in roots.by_agent.items()
+                   for p in paths)
     return "\n".join(lines)
 
 

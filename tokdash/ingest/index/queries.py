@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tokdash.ingest.index import codec, db
+from tokdash.ingest.index.db import _Corrupt
 from tokdash.ingest.index.identity import NEW, SCHEMA_VERSION, version_problem
+from tokdash.ingest.index.tables import SLOT_CK_SQL
 from tokdash.ingest.index.store import IndexStore
-from tokdash.ingest.index.sync import SyncResult
+from tokdash.ingest.index.run import SyncResult
 from tokdash.model.history import BUCKET_SECONDS, Fact, facts_from_sessions
 from tokdash.model.records import Usage
 from tokdash.model.session import SessionSummary
@@ -56,19 +58,38 @@ def facts(open_conn: Callable[[], sqlite3.Connection], result: SyncResult,
     if until is not None:
         where.append("ts > 0 AND ts < ?")
         args.append(until)
-    sql = (
-        f"SELECT CAST(ts / {BUCKET_SECONDS} AS INTEGER) * {BUCKET_SECONDS} AS b, agent, session_id, model, "
-        "COUNT(*), SUM(input), SUM(output), SUM(cw5), SUM(cw1h), SUM(cr), SUM(reasoning), SUM(web), "
-        "SUM(IFNULL(cost, 0)), SUM(cost IS NULL) FROM slots"
-        + (" WHERE " + " AND ".join(where) if where else "")
-        + " GROUP BY b, agent, session_id, model"
-    )
+    # Costs are integer pico-dollars, summed as micro-dollars (TOTAL: a float that never
+    # overflows, exact below $9e9) plus the pico remainders (SUM: exact, far from overflowing),
+    # so a total past SQLite's 64-bit integers is still an answer. Token counts are SUMmed
+    # (exact); only if that overflows (hostile counts) are they TOTALled. Every row is
+    # checked against its ``ck`` in the same pass: a flipped byte is damage, not a number.
+    cols = ("input", "output", "cw5", "cw1h", "cr", "reasoning", "web")
+    where_sql = " WHERE " + " AND ".join(where) if where else ""
+
+    def query(agg: str) -> list:
+        return open_conn().execute(
+            f"SELECT CAST(ts / {BUCKET_SECONDS} AS INTEGER) * {BUCKET_SECONDS} AS b, agent, session_id, model, "
+            "COUNT(*), " + ", ".join(f"{agg}({c})" for c in cols) + ", "
+            "TOTAL(IFNULL(cost, 0) / 1000000), SUM(IFNULL(cost, 0) % 1000000), SUM(cost IS NULL), "
+            f"SUM(ck != {SLOT_CK_SQL}) FROM slots{where_sql} GROUP BY b, agent, session_id, model",
+            args,
+        ).fetchall()
+
+    try:
+        rows = query("SUM")
+    except sqlite3.OperationalError as exc:
+        if "overflow" not in str(exc):
+            raise
+        rows = query("TOTAL")
     out: list[Fact] = []
-    for b, agent, sid, model, n, i, o, w5, w1, cr, rs, web, cost, unpriced in open_conn().execute(sql, args):
+    for b, agent, sid, model, n, i, o, w5, w1, cr, rs, web, micro, rem, unpriced, bad in rows:
+        if bad:
+            raise _Corrupt("a stored call fails its checksum")
         if memory and (agent, sid) in memory:
             continue
-        out.append(Fact(float(b) if b > 0 else 0.0, agent, sid, model, Usage(i, o, w5, w1, cr, rs, web), n,
-                        cost, unpriced))
+        usage = Usage(*(int(t) for t in (i, o, w5, w1, cr, rs, web)))
+        out.append(Fact(float(b) if b > 0 else 0.0, agent, sid, model, usage, n, int(micro) * 1_000_000 + rem,
+                        unpriced))
     if memory:
         out += _in_range(facts_from_sessions(memory.values(), result.prices), since, until)
     return out
@@ -132,14 +153,14 @@ def status(conn: sqlite3.Connection, path: Path, roots_sig: str) -> dict:
 
         return {
             "path": str(path),
-            "roots": (meta.get("roots") or roots_sig).splitlines(),
+            "roots": [_root_line(r) for r in (meta.get("roots") or roots_sig).splitlines()],
             "files": one("SELECT COUNT(*) FROM files WHERE gone = 0"),
             "files_gone": one("SELECT COUNT(*) FROM files WHERE gone = 1"),
             "sessions": one("SELECT COUNT(*) FROM sessions"),
             "archived_sessions": one("SELECT COUNT(*) FROM sessions WHERE archived = 1"),
             "api_calls": one("SELECT COUNT(*) FROM slots"),
             "bytes_read": int(one("SELECT TOTAL(offset) FROM files")),
-            "forgotten": [r[0] for r in conn.execute("SELECT path FROM forgotten ORDER BY path")],
+            "forgotten": sorted(codec.dec_path(r[0]) for r in conn.execute("SELECT path FROM forgotten")),
             "size_bytes": sum(
                 os.path.getsize(str(path) + s) for s in ("", "-wal") if os.path.exists(str(path) + s)
             ),
@@ -148,3 +169,40 @@ def status(conn: sqlite3.Connection, path: Path, roots_sig: str) -> dict:
         }
     finally:
         conn.execute("ROLLBACK")
+
+
+def _root_line(line: str) -> str:
+    agent, _, path = line.partition("\t")
+    return f"{agent}\t{codec.dec_path(path)}"
+
+
+def _under(path: str, targets: list[str]) -> bool:
+    return any(path == t or path.startswith(t.rstrip(os.sep) + os.sep) for t in targets)
+
+
+def forget_preview(conn: sqlite3.Connection, targets: list[str]) -> tuple[list[str], set[SessionKey]]:
+    """(the files of the index that ``targets`` name or hold, the sessions with a file among them)."""
+    conn.execute("BEGIN")
+    try:
+        files = sorted(p for p in (codec.dec_path(r[0]) for r in conn.execute("SELECT path FROM files"))
+                       if _under(p, targets))
+        chosen = set(files)
+        sessions = {(a, s) for path_t, a, s in conn.execute("SELECT path, agent, session_id FROM metas")
+                    if codec.dec_path(path_t) in chosen}
+        return files, sessions
+    finally:
+        conn.execute("ROLLBACK")
+
+
+def unforget(conn: sqlite3.Connection, targets: list[str]) -> list[str]:
+    """Remove the forgotten paths that ``targets`` name or hold; returns them."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        hit = sorted(p for p in (codec.dec_path(r[0]) for r in conn.execute("SELECT path FROM forgotten"))
+                     if _under(p, targets))
+        conn.executemany("DELETE FROM forgotten WHERE path = ?", [(codec.enc_path(p),) for p in hit])
+        conn.execute("COMMIT")
+        return hit
+    except BaseException:
+        db.abort(conn)
+        raise

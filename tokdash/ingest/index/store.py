@@ -2,7 +2,7 @@
 
 A sync merges new records through an :class:`IndexStore`, which loads from the
 index only the sessions the new records touch, and afterwards says which of its
-records are new or changed, so only those are written back.
+records are new, changed or withdrawn, so only those are written back.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from collections.abc import Iterable
 
 from tokdash.ingest.index import codec
 from tokdash.model.records import Event, SessionMeta
-from tokdash.model.store import CallSlot, Session, Store
+from tokdash.model.store import CallSlot, Session, SessionKey, Store, event_file
+
+enc_path, dec_path = codec.enc_path, codec.dec_path
 
 
 class IndexStore(Store):
@@ -22,8 +24,9 @@ class IndexStore(Store):
     not in memory is looked up in SQLite; a hit loads the whole session that owns it
     (the base class may move a call between sessions, which needs both loaded), and
     every session a batch touches is loaded before it changes, so its summary can be
-    recomputed from complete records. What was loaded is remembered, so only what
-    changed is written back.
+    recomputed from complete records. Withdrawing a file (``Store.withdraw_file``)
+    first loads every session holding that file's records. What was loaded is
+    remembered, so only what changed (or was withdrawn) is written back.
     """
 
     def __init__(self, conn: sqlite3.Connection | None, *, empty: bool, reader: codec.Reader | None = None) -> None:
@@ -34,17 +37,25 @@ class IndexStore(Store):
         """Nothing is stored yet (a cold build): skip every SQLite lookup."""
         self._by_pk: dict[tuple, CallSlot] = {}
         self._clean_slots: dict[tuple, tuple] = {}
-        """pk -> (best, number of tools, open, session) as loaded: a slot differing is written."""
+        """pk -> (best, number of tools, open, session, number of other files) as loaded: a slot
+        differing is written."""
         self._clean_keys: set = set()
         self._clean_msgs: set = set()
-        self._clean_events: dict[tuple, Event] = {}
+        self._clean_events: dict[tuple, tuple[Event, tuple[str, ...]]] = {}
         self._clean_metas: dict[tuple[str, str, str], SessionMeta] = {}
+        self._dropped_pks: set[tuple] = set()
+        """Calls withdrawn this run: their stored rows are deleted (a call offered again is new)."""
+        self._dropped_keys: set = set()
+        self._dropped_msgs: set[tuple] = set()
+        """(msg_id, key) rows to delete."""
+        self._dropped_events: set[tuple] = set()
+        self._dropped_metas: set[tuple[str, str, str]] = set()
 
     # lookups ---------------------------------------------------------------------
 
     def _get_slot(self, key: tuple) -> CallSlot | None:
         slot = self.slots.get(key)
-        if slot is not None or self._empty:
+        if slot is not None or self._empty or key in self._dropped_keys:
             return slot
         row = self._db.execute(
             "SELECT k.pk, s.agent, s.session_id FROM keys k JOIN slots s ON s.pk = k.pk WHERE k.key = ?",
@@ -57,6 +68,8 @@ class IndexStore(Store):
         if slot is not None:
             self.slots[key] = slot
             self._clean_keys.add(key)
+            if key != slot.primary and key not in slot.aliases:
+                slot.aliases += (key,)
         return slot
 
     def _get_by_msg(self, msg_id: object) -> tuple | None:
@@ -67,6 +80,8 @@ class IndexStore(Store):
         if row is None:
             return None
         key = codec.dec_key(row[0])  # type: ignore[assignment]
+        if key in self._dropped_keys:
+            return None
         self._by_msg[msg_id] = key
         self._clean_msgs.add(msg_id)
         return key
@@ -93,41 +108,87 @@ class IndexStore(Store):
     def load_session(self, agent: str, sid: str) -> Session | None:
         """The session with all its records (for a detail view), or None if the index has none."""
         s = self._session(agent, sid)
-        if not (s.slots or s.events or s.metas):
+        if s.empty:
             del self.sessions[(agent, sid)]
             return None
         return s
 
     def _load(self, s: Session) -> None:
         db = self._db
+        loads = self._reader.loads
         args = (s.agent, s.session_id)
         for pk_b, data, is_open in db.execute(
             "SELECT pk, data, open FROM slots WHERE agent = ? AND session_id = ? ORDER BY rowid", args
         ):
             pk = codec.dec_key(pk_b)
-            if pk in self._by_pk:
-                continue  # already in memory (it moved this run): memory is newer
-            d = self._reader.loads(data)
-            slot = CallSlot(pk, d["best"], d["tools"], bool(is_open))  # type: ignore[index]
+            if pk in self._by_pk or pk in self._dropped_pks:
+                continue  # already in memory (it moved this run), or withdrawn: memory is newer
+            d = loads(data)
+            slot = CallSlot(pk, d["best"], d["tools"], bool(is_open), tuple(d.get("others", ())))  # type: ignore
             self._by_pk[pk] = slot  # type: ignore[index]
             self.slots.setdefault(pk, slot)  # type: ignore[arg-type]
             s.slots[pk] = slot  # type: ignore[index]
-            self._clean_slots[pk] = (slot.best, len(slot.tools), slot.open, s.key)  # type: ignore[index]
+            self._file_slots.setdefault(slot.best.file_path, set()).add(pk)  # type: ignore[arg-type]
+            self._clean_slots[pk] = (slot.best, len(slot.tools), slot.open, s.key, len(slot.others))  # type: ignore
             self._clean_keys.add(pk)
-        for key_b, data in db.execute(
-            "SELECT key, data FROM events WHERE agent = ? AND session_id = ? ORDER BY rowid", args
+        for key_b, data, others_b in db.execute(
+            "SELECT key, data, others FROM events WHERE agent = ? AND session_id = ? ORDER BY rowid", args
         ):
             key = codec.dec_key(key_b)
-            if key in self.events:
+            if key in self.events or key in self._dropped_events:
                 continue
-            ev = self._reader.loads(data)
-            self.events[key] = ev  # type: ignore[index]
-            s.events[key] = ev  # type: ignore[index]
-            self._clean_events[key] = ev  # type: ignore[index]
-        for path, data in db.execute("SELECT path, data FROM metas WHERE agent = ? AND session_id = ?", args):
-            meta = self._reader.loads(data)
+            ev = loads(data)
+            others = tuple(loads(others_b)) if others_b is not None else ()  # type: ignore[arg-type]
+            self._take_event(s, ev, others)  # type: ignore[arg-type]
+            self._clean_events[key] = (ev, others)  # type: ignore[index]
+        for path_t, data in db.execute("SELECT path, data FROM metas WHERE agent = ? AND session_id = ?", args):
+            path = dec_path(path_t)
+            if (path, s.agent, s.session_id) in self._dropped_metas or path in s.metas:
+                continue
+            meta = loads(data)
             s.metas[path] = meta  # type: ignore[assignment]
+            self._file_metas.setdefault(path, set()).add(s.key)
             self._clean_metas[(path, s.agent, s.session_id)] = meta  # type: ignore[assignment]
+
+    def _take_event(self, s: Session, ev: Event, others: tuple[str, ...]) -> None:
+        self.events[ev.key] = ev
+        s.events[ev.key] = ev
+        self._file_events.setdefault(event_file(ev), set()).add(ev.key)
+        if others:
+            self._event_others[ev.key] = others
+
+    # withdrawal ------------------------------------------------------------------
+
+    def withdraw_file(self, path: str, agent: str) -> set[SessionKey]:
+        """See ``Store.withdraw_file``; the sessions holding ``path``'s stored records are loaded first."""
+        if not self._empty:
+            p = enc_path(path)
+            for a, sid in self._db.execute(
+                "SELECT agent, session_id FROM slots WHERE file = ? UNION SELECT agent, session_id FROM events "
+                "WHERE file = ? UNION SELECT agent, session_id FROM metas WHERE path = ?", (p, p, p)
+            ).fetchall():
+                self._session(a, sid)
+        return super().withdraw_file(path, agent)
+
+    def _dropped_slot(self, slot: CallSlot, keys: tuple[tuple, ...]) -> None:
+        self._dropped_pks.add(slot.primary)
+        self._dropped_keys.update(keys)
+        self._by_pk.pop(slot.primary, None)
+        self._clean_slots.pop(slot.primary, None)
+        self._clean_keys.difference_update(keys)
+        msg = slot.best.msg_id
+        if msg is not None:
+            self._clean_msgs.discard(msg)
+            self._dropped_msgs.update((msg, k) for k in keys)
+
+    def _dropped_event(self, key: tuple) -> None:
+        self._dropped_events.add(key)
+        self._clean_events.pop(key, None)
+
+    def _dropped_meta(self, path: str, session: Session) -> None:
+        k = (path, session.agent, session.session_id)
+        self._dropped_metas.add(k)
+        self._clean_metas.pop(k, None)
 
     # carrying records over a rebuild ---------------------------------------------
 
@@ -136,17 +197,21 @@ class IndexStore(Store):
         self._by_pk[slot.primary] = slot
         for k in keys:
             self.slots[k] = slot
+            if k != slot.primary and k not in slot.aliases:
+                slot.aliases += (k,)
         self.slots.setdefault(slot.primary, slot)
+        self._file_slots.setdefault(slot.best.file_path, set()).add(slot.primary)
         self._session(agent, slot.best.session_id).slots[slot.primary] = slot
 
-    def adopt_event(self, agent: str, ev: Event) -> None:
+    def adopt_event(self, agent: str, ev: Event, others: tuple[str, ...] = ()) -> None:
         """Take an event over from a previous index."""
-        self.events[ev.key] = ev
-        self._session(agent, ev.session_id).events[ev.key] = ev
+        self._take_event(self._session(agent, ev.session_id), ev, others)
 
     def adopt_meta(self, agent: str, meta: SessionMeta) -> None:
         """Take a file's facts over from a previous index."""
-        self._session(agent, meta.session_id).metas[meta.path] = meta
+        s = self._session(agent, meta.session_id)
+        s.metas[meta.path] = meta
+        self._file_metas.setdefault(meta.path, set()).add(s.key)
 
     # what to write back -----------------------------------------------------------
 
@@ -156,7 +221,8 @@ class IndexStore(Store):
         for s in self.sessions.values():
             for pk, slot in s.slots.items():
                 c = clean.get(pk)
-                if c is None or c[0] is not slot.best or c[1] != len(slot.tools) or c[2] != slot.open or c[3] != s.key:
+                if (c is None or c[0] is not slot.best or c[1] != len(slot.tools) or c[2] != slot.open
+                        or c[3] != s.key or c[4] != len(slot.others)):
                     yield s, slot
 
     def new_keys(self) -> Iterable[tuple[tuple, tuple]]:
@@ -169,13 +235,15 @@ class IndexStore(Store):
         clean = self._clean_msgs
         return [(m, k) for m, k in self._by_msg.items() if m not in clean]
 
-    def dirty_events(self) -> Iterable[tuple[Session, Event]]:
-        """Events new or moved since they were loaded."""
+    def dirty_events(self) -> Iterable[tuple[Session, Event, tuple[str, ...]]]:
+        """Events new, moved or met in another file since they were loaded, with their other files."""
         clean = self._clean_events
         for s in self.sessions.values():
             for key, ev in s.events.items():
-                if clean.get(key) is not ev:
-                    yield s, ev
+                others = self._event_others.get(key, ())
+                c = clean.get(key)
+                if c is None or c[0] is not ev or c[1] != others:
+                    yield s, ev, others
 
     def dirty_metas(self) -> Iterable[tuple[Session, SessionMeta]]:
         """File facts new or changed since they were loaded."""
@@ -184,6 +252,12 @@ class IndexStore(Store):
             for path, meta in s.metas.items():
                 if clean.get((path, s.agent, s.session_id)) is not meta:
                     yield s, meta
+
+    def withdrawn(self) -> tuple[set[tuple], set[tuple], set[tuple], set[tuple[str, str, str]]]:
+        """What was withdrawn and must be deleted from the index: (call pks, (msg_id, key)
+        pairs, event keys, (path, agent, session) of file facts). Rows offered again this run
+        are written after the deletions."""
+        return self._dropped_pks, self._dropped_msgs, self._dropped_events, self._dropped_metas
 
     def force_dirty(self, models: set[str]) -> None:
         """Rewrite the loaded calls of ``models`` (their price changed)."""

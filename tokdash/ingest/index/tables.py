@@ -2,25 +2,61 @@
 
 Reading: per file where the last run stopped (:class:`FileRow`), the forgotten
 paths, the cached summaries. Writing: file states, the records an
-:class:`~tokdash.ingest.index.store.IndexStore` holds new or changed (with each
-call's tokens and cost as columns, for the history reports), and summaries.
-Every function works inside the caller's transaction.
+:class:`~tokdash.ingest.index.store.IndexStore` holds new, changed or withdrawn
+(with each call's tokens and cost as columns, for the history reports), and
+summaries. Every function works inside the caller's transaction, and every path
+goes through ``codec.enc_path`` / ``dec_path`` (a file name need not be valid text).
+
+Checks against damage (SQLite does not checksum its pages): every blob carries its
+CRC (see ``codec``); a ``files`` row carries ``ck``, a CRC of its numbers, checked when
+it is read; a ``slots`` row carries ``ck``, a sum of its numeric columns that SQL
+recomputes in the same pass that adds them up (:data:`SLOT_CK_SQL`), so the history
+reports check every call they count at no extra read.
 """
 
 from __future__ import annotations
 
+import math
 import sqlite3
+import zlib
 from dataclasses import dataclass
 
 from tokdash.ingest.index import codec
+from tokdash.ingest.index.db import _Corrupt
 from tokdash.ingest.index.prices import _Prices
 from tokdash.ingest.index.store import IndexStore
 from tokdash.ingest.reader import FileState
 from tokdash.model.history import to_pico
-from tokdash.model.records import Event
 from tokdash.model.session import SessionSummary
-from tokdash.model.store import SessionKey
+from tokdash.model.store import SessionKey, event_file
 from tokdash.sources import SOURCES
+
+enc_path, dec_path = codec.enc_path, codec.dec_path
+
+_M = 2147483647
+"""Modulus of the slots' ``ck``: every term stays far inside SQLite's 64-bit integers."""
+SLOT_CK_SQL = (
+    f"(3 * (input % {_M}) + 5 * (output % {_M}) + 7 * (cw5 % {_M}) + 11 * (cw1h % {_M}) + 13 * (cr % {_M}) "
+    f"+ 17 * (reasoning % {_M}) + 19 * (web % {_M}) "
+    f"+ 23 * (CASE typeof(cost) WHEN 'integer' THEN cost % {_M} ELSE 0 END) "
+    f"+ 29 * (CAST(ts AS INTEGER) % {_M}) + 31 * open) % {_M}"
+)
+"""The ``ck`` of a slots row recomputed from its columns, in SQL: ``ck != SLOT_CK_SQL`` is a damaged row."""
+
+
+def slot_ck(input: int, output: int, cw5: int, cw1h: int, cr: int, reasoning: int, web: int,
+            cost: int | float | None, ts: float, is_open: int) -> int:
+    """``SLOT_CK_SQL``, in Python (the value written with the row)."""
+    m = _M
+    c = cost % m if type(cost) is int else 0
+    return (3 * (input % m) + 5 * (output % m) + 7 * (cw5 % m) + 11 * (cw1h % m) + 13 * (cr % m)
+            + 17 * (reasoning % m) + 19 * (web % m) + 23 * c + 29 * (int(ts) % m) + 31 * is_open) % m
+
+
+def _file_ck(path: str, agent: str, dev, ino, size, mtime, offset, resets, bad_lines, head_len) -> int:
+    text = "\x1f".join(map(repr, (path, agent, dev, ino, size, mtime, offset, resets, bad_lines, head_len)))
+    return zlib.crc32(text.encode("utf-8", "surrogatepass"))
+
 
 # --- reading ----------------------------------------------------------------------------
 
@@ -40,28 +76,51 @@ class FileRow:
     bad_lines: int
     gone: bool
     ctx: bytes
+    head_len: int = 0
+    head_sum: bytes = b""
 
     def to_state(self, reader: codec.Reader) -> FileState:
         """The reader state to continue this file from (parse context included)."""
         ctx = reader.loads(self.ctx)
         ident = (self.dev, self.ino) if self.dev is not None and self.ino is not None else None
         return FileState(self.path, SOURCES[self.agent], ctx, self.offset, ident, self.size, self.mtime,
-                         self.resets, self.bad_lines)  # type: ignore[arg-type]
+                         self.resets, self.bad_lines, self.head_len, self.head_sum)  # type: ignore[arg-type]
+
+    def values(self, gone: bool | None = None) -> tuple:
+        """The row as ``files`` stores it (``gone`` overridden when given)."""
+        g = self.gone if gone is None else gone
+        return (enc_path(self.path), self.agent, self.dev, self.ino, self.size, self.mtime, self.offset,
+                self.resets, self.bad_lines, int(g), self.ctx, self.head_len, self.head_sum,
+                _file_ck(self.path, self.agent, self.dev, self.ino, self.size, self.mtime, self.offset,
+                         self.resets, self.bad_lines, self.head_len))
 
 
-def file_rows(conn: sqlite3.Connection) -> dict[str, FileRow]:
-    """Every file the index knows, by path (gone ones included)."""
-    return {
-        r[0]: FileRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), r[10])
-        for r in conn.execute(
-            "SELECT path, agent, dev, ino, size, mtime, offset, resets, bad_lines, gone, ctx FROM files"
-        )
-    }
+FILE_COLUMNS = "path, agent, dev, ino, size, mtime, offset, resets, bad_lines, gone, ctx, head_len, head_sum, ck"
 
 
-def forgotten(conn: sqlite3.Connection) -> set[str]:
+def file_rows(conn: sqlite3.Connection, schema: str = "main", *, checked: bool = True) -> dict[str, FileRow]:
+    """Every file the index knows, by path (gone ones included). A row whose numbers fail
+    their checksum is a damaged index. ``schema``/``checked``: read an attached older index
+    (schema 1 has neither heads nor checksums)."""
+    out: dict[str, FileRow] = {}
+    if not checked:
+        for r in conn.execute(f"SELECT path, agent, dev, ino, size, mtime, offset, resets, bad_lines, gone, ctx "
+                              f"FROM {schema}.files"):
+            path = dec_path(r[0])
+            out[path] = FileRow(path, *r[1:9], bool(r[9]), r[10])
+        return out
+    for r in conn.execute(f"SELECT {FILE_COLUMNS} FROM {schema}.files"):
+        path = dec_path(r[0])
+        row = FileRow(path, r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), r[10], r[11], r[12])
+        if r[13] != _file_ck(path, *r[1:9], r[11]):
+            raise _Corrupt("a stored file row fails its checksum")
+        out[path] = row
+    return out
+
+
+def forgotten(conn: sqlite3.Connection, schema: str = "main") -> set[str]:
     """The paths ``tokdash index --forget`` dropped for good."""
-    return {r[0] for r in conn.execute("SELECT path FROM forgotten")}
+    return {dec_path(r[0]) for r in conn.execute(f"SELECT path FROM {schema}.forgotten")}
 
 
 def cached_summaries(conn: sqlite3.Connection, reader: codec.Reader,
@@ -85,44 +144,67 @@ def cached_summaries(conn: sqlite3.Connection, reader: codec.Reader,
 def state_row(agent: str, st: FileState, gone: bool = False) -> tuple:
     """The ``files`` row of a reader state."""
     dev, ino = st.ident if st.ident is not None else (None, None)
-    return (st.path, agent, dev, ino, st.size, st.mtime, st.offset, st.resets, st.bad_lines, int(gone),
-            codec.dumps(st.ctx))
+    return FileRow(st.path, agent, dev, ino, st.size, st.mtime, st.offset, st.resets, st.bad_lines, gone,
+                   codec.dumps(st.ctx), st.head_len, st.head_sum).values()
+
+
+def insert_file_rows(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+    """Insert or update ``files`` rows (as :meth:`FileRow.values` gives them)."""
+    conn.executemany(
+        f"INSERT INTO files ({FILE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (path) DO UPDATE SET agent = excluded.agent, dev = excluded.dev, ino = excluded.ino, "
+        "size = excluded.size, mtime = excluded.mtime, offset = excluded.offset, resets = excluded.resets, "
+        "bad_lines = excluded.bad_lines, gone = excluded.gone, ctx = excluded.ctx, head_len = excluded.head_len, "
+        "head_sum = excluded.head_sum, ck = excluded.ck",
+        rows,
+    )
 
 
 def write_files(conn: sqlite3.Connection, items: list[tuple[str, FileState, bool]]) -> None:
     """Insert or update the ``files`` rows of (agent, state, gone)."""
-    conn.executemany(
-        "INSERT INTO files (path, agent, dev, ino, size, mtime, offset, resets, bad_lines, gone, ctx) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET agent = excluded.agent, "
-        "dev = excluded.dev, ino = excluded.ino, size = excluded.size, mtime = excluded.mtime, "
-        "offset = excluded.offset, resets = excluded.resets, bad_lines = excluded.bad_lines, "
-        "gone = excluded.gone, ctx = excluded.ctx",
-        [state_row(agent, st, gone) for agent, st, gone in items],
-    )
+    insert_file_rows(conn, [state_row(agent, st, gone) for agent, st, gone in items])
+
+
+def delete_withdrawn(conn: sqlite3.Connection, store: IndexStore) -> None:
+    """Delete what ``store`` withdrew (before its new rows are written)."""
+    enc_key = codec.enc_key
+    pks, msgs, events, metas = store.withdrawn()
+    pk_rows = [(enc_key(pk),) for pk in pks]
+    conn.executemany("DELETE FROM slots WHERE pk = ?", pk_rows)
+    conn.executemany("DELETE FROM keys WHERE pk = ?", pk_rows)
+    conn.executemany("DELETE FROM msgs WHERE msg = ? AND key = ?", [(enc_key(m), enc_key(k)) for m, k in msgs])
+    conn.executemany("DELETE FROM events WHERE key = ?", [(enc_key(k),) for k in events])
+    conn.executemany("DELETE FROM metas WHERE path = ? AND agent = ? AND session_id = ?",
+                     [(enc_path(p), a, s) for p, a, s in metas])
 
 
 def write_store(conn: sqlite3.Connection, store: IndexStore, prices: _Prices) -> None:
-    """Write what ``store`` holds new or changed: calls (priced), keys, message ids, events, file facts."""
+    """Write what ``store`` holds new, changed or withdrawn: calls (priced), keys, message ids,
+    events, file facts."""
     enc_key, dumps = codec.enc_key, codec.dumps
+    delete_withdrawn(conn, store)
 
     def slot_rows():
         for s, slot in store.dirty_slots():
             c = slot.best
             u = c.usage
+            cost = pico_or_none(prices.cost(c.model, u, fast=c.fast))
+            is_open = int(slot.open)
             yield (
-                enc_key(slot.primary), s.agent, s.session_id, c.file_path, c.timestamp, c.model,
+                enc_key(slot.primary), s.agent, s.session_id, enc_path(c.file_path), c.timestamp, c.model,
                 u.input, u.output, u.cache_write_5m, u.cache_write_1h, u.cache_read, u.reasoning, u.web_search,
-                pico_or_none(prices.cost(c.model, u, fast=c.fast)), int(slot.open),
-                dumps({"best": c, "tools": slot.tools}),
+                cost, is_open, dumps({"best": c, "tools": slot.tools, "others": slot.others}),
+                slot_ck(u.input, u.output, u.cache_write_5m, u.cache_write_1h, u.cache_read, u.reasoning,
+                        u.web_search, cost, c.timestamp, is_open),
             )
 
     conn.executemany(
         "INSERT INTO slots (pk, agent, session_id, file, ts, model, input, output, cw5, cw1h, cr, reasoning, "
-        "web, cost, open, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (pk) DO UPDATE "
-        "SET agent = excluded.agent, session_id = excluded.session_id, file = excluded.file, ts = excluded.ts, "
-        "model = excluded.model, input = excluded.input, output = excluded.output, cw5 = excluded.cw5, "
-        "cw1h = excluded.cw1h, cr = excluded.cr, reasoning = excluded.reasoning, web = excluded.web, "
-        "cost = excluded.cost, open = excluded.open, data = excluded.data",
+        "web, cost, open, data, ck) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (pk) "
+        "DO UPDATE SET agent = excluded.agent, session_id = excluded.session_id, file = excluded.file, "
+        "ts = excluded.ts, model = excluded.model, input = excluded.input, output = excluded.output, "
+        "cw5 = excluded.cw5, cw1h = excluded.cw1h, cr = excluded.cr, reasoning = excluded.reasoning, "
+        "web = excluded.web, cost = excluded.cost, open = excluded.open, data = excluded.data, ck = excluded.ck",
         slot_rows(),
     )
     conn.executemany(
@@ -134,14 +216,15 @@ def write_store(conn: sqlite3.Connection, store: IndexStore, prices: _Prices) ->
         ((enc_key(m), enc_key(k)) for m, k in store.new_msgs()),
     )
     conn.executemany(
-        "INSERT INTO events (key, agent, session_id, file, data) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) "
-        "DO UPDATE SET agent = excluded.agent, session_id = excluded.session_id, file = excluded.file, "
-        "data = excluded.data",
-        ((enc_key(ev.key), s.agent, s.session_id, event_file(ev), dumps(ev)) for s, ev in store.dirty_events()),
+        "INSERT INTO events (key, agent, session_id, file, data, others) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET agent = excluded.agent, session_id = excluded.session_id, "
+        "file = excluded.file, data = excluded.data, others = excluded.others",
+        ((enc_key(ev.key), s.agent, s.session_id, enc_path(event_file(ev)), dumps(ev),
+          dumps(others) if others else None) for s, ev, others in store.dirty_events()),
     )
     conn.executemany(
         "INSERT OR REPLACE INTO metas (path, agent, session_id, data) VALUES (?, ?, ?, ?)",
-        ((m.path, s.agent, s.session_id, dumps(m)) for s, m in store.dirty_metas()),
+        ((enc_path(m.path), s.agent, s.session_id, dumps(m)) for s, m in store.dirty_metas()),
     )
 
 
@@ -155,14 +238,17 @@ def write_summaries(conn: sqlite3.Connection, summaries: dict[SessionKey, Sessio
     )
 
 
-def pico_or_none(cost: float | None) -> int | None:
-    """A call's cost for the calls table: integer pico-dollars, NULL when unpriced."""
-    return None if cost is None else to_pico(cost)
+MAX_PICO = 2**62
+"""A call's cost stored as an exact integer below this ($4.6M); above, as a float."""
 
 
-def event_file(ev: Event) -> str:
-    """The file an event was read from: part of its rank ``(native, start, path, offset)``."""
-    rank = ev.rank
-    if isinstance(rank, tuple) and len(rank) >= 3 and isinstance(rank[2], str):
-        return rank[2]
-    return ""
+def pico_or_none(cost: float | None) -> int | float | None:
+    """A call's cost for the calls table: integer pico-dollars, NULL when unpriced (or when a
+    price made it infinite or NaN: that is no cost). A cost too large for SQLite's 64-bit
+    integers is stored as a float instead of overflowing."""
+    if cost is None or not math.isfinite(cost):
+        return None
+    pico = to_pico(cost)
+    return pico if abs(pico) < MAX_PICO else float(pico)
+
+
