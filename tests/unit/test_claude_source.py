@@ -679,7 +679,7 @@ def test_web_searches_and_fast_mode_are_read(projects):
                                 "2026-02-30T10:00:00Z", "yesterday", 1770000000, None])
 def test_a_timestamp_out_of_range_or_odd_never_breaks_the_report(projects, ts):
     """A corrupt timestamp at the edge of the calendar must not crash ISO or local-time display."""
-    from tokdash.report.sessions import sessions_json, sessions_table
+    from tokdash.report.sessions import judge, sessions_json, sessions_table
 
     s = ClaudeSession(sid(1))
     s.prompt("x")
@@ -688,9 +688,9 @@ def test_a_timestamp_out_of_range_or_odd_never_breaks_the_report(projects, ts):
     s.response(input=1, output=10)
     got = one(load([s.write(claude_main_path(projects, CWD, s.session_id))]))
     assert tokens(got) == usage_dict(s.expected, calls=2)  # the tokens still count
-    j = sessions_json([got])["sessions"][0]
+    j = sessions_json(judge([got]))["sessions"][0]
     assert j["first_activity"] == stamp(2) and j["last_activity"] == stamp(6)
-    assert "TOTAL" in sessions_table([got])
+    assert "TOTAL" in sessions_table(judge([got]))
 
 
 # --- lines written with spaces after the separators ----------------------------------------------

@@ -37,7 +37,7 @@ from tokdash.ingest.reader import Reader
 from tokdash.model.records import Usage
 from tokdash.model.session import summarize
 from tokdash.model.store import Store
-from tokdash.report.sessions import sessions_json
+from tokdash.report.sessions import judge, sessions_json
 from tokdash.sources import SOURCES
 from tokdash.sources.base import decode_line
 
@@ -664,7 +664,7 @@ def test_corrupted_lines_never_raise_and_never_go_negative(agent, picks):
         path.write_bytes(raw)
         store = load([path])
         summs = [summarize(s, prices()) for s in store.sessions.values()]
-        report = sessions_json(summs)
+        report = sessions_json(judge(summs))
         for j in report["sessions"]:
             for field in ("input_tokens", "output_tokens", "reasoning_tokens", "cache_write_tokens",
                           "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens", "total_tokens",

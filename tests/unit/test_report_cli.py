@@ -21,7 +21,7 @@ from builders import (
 )
 from tokdash import cli
 from tokdash.format import fmt_cost, fmt_rate, fmt_tokens
-from tokdash.report.sessions import filter_sessions, sessions_json, sessions_table
+from tokdash.report.sessions import filter_rows, judge, sessions_json, sessions_table
 
 pytestmark = pytest.mark.usefixtures("isolated_env")
 
@@ -175,7 +175,7 @@ def _one_line_error(err: str) -> None:
         ["--bogus"],
         ["report"],
         ["report", "nope"],
-        ["report", "sessions", "--agent", "gemini"],
+        ["report", "sessions", "--agent", "no-such-agent"],
         ["report", "sessions", "--since"],
     ],
 )
@@ -272,13 +272,13 @@ def test_an_unpriced_model_makes_the_cost_a_lower_bound(tmp_path):
     got = summaries(load([s.write(claude_main_path(tmp_path, s.cwd, s.session_id))]))[sid(1)]
     assert got.unpriced_models == ["acme-secret-model-9"] and got.cost > 0
     assert got.to_json()["by_model"]["acme-secret-model-9"]["cost_usd"] is None
-    data = sessions_json([got])
+    data = sessions_json(judge([got]))
     assert data["totals"]["cost_partial"] is True and data["totals"]["unpriced_models"] == ["acme-secret-model-9"]
-    table = sessions_table([got], width=200)
+    table = sessions_table(judge([got]), width=200)
     assert "+" in table and "lower bound" in table and "acme-secret-model-9" in table
 
 
-def test_filter_sessions_sorts_newest_first_and_treats_undated_sessions_as_outside_ranges(tmp_path):
+def test_filter_rows_sorts_newest_first_and_treats_undated_sessions_as_outside_ranges(tmp_path):
     from builders import load, summaries
 
     paths = []
@@ -290,10 +290,49 @@ def test_filter_sessions_sorts_newest_first_and_treats_undated_sessions_as_outsi
     undated = ClaudeSession(sid(9))
     undated.custom_title("no dates at all")
     paths.append(undated.write(claude_main_path(tmp_path, undated.cwd, undated.session_id)))
-    summ = list(summaries(load(paths)).values())
-    assert [s.session_id for s in filter_sessions(summ)][:3] == [sid(2), sid(1), sid(3)]
-    assert sid(9) not in {s.session_id for s in filter_sessions(summ, since=0.0)}
-    assert sid(9) not in {s.session_id for s in filter_sessions(summ, until=T0.timestamp() + 10**6)}
+    rows = judge(list(summaries(load(paths)).values()))
+
+    def ids(**kw):
+        return [r.summary.session_id for r in filter_rows(rows, **kw).rows]
+
+    assert ids()[:3] == [sid(2), sid(1), sid(3)]
+    assert sid(9) not in ids(since=0.0)
+    assert sid(9) not in ids(until=T0.timestamp() + 10**6)
+    assert ids(sort="cost", limit=2) == [r.summary.session_id for r in
+                                         sorted(rows, key=lambda r: (r.summary.cost, r.summary.last_activity or 0,
+                                                                     r.key), reverse=True)][:2]
+
+
+def test_a_filter_that_empties_the_result_is_named(tmp_path, capsys):
+    s = ClaudeSession(sid(1))
+    s.prompt("x")
+    s.response()
+    s.write(claude_main_path(tmp_path / "projects", "/home/dev/acme-api", s.session_id))
+    status, out, _err = run(capsys, "report", "sessions", "--claude-dir", str(tmp_path), "--project", "zzz",
+                            "--codex-dir", str(tmp_path / "none"), "--no-cache")
+    assert status == 0 and out.strip() == "No sessions match --project zzz (1 before that filter)."
+
+
+def test_the_table_fits_80_columns_and_keeps_wide_characters_aligned(tmp_path, capsys):
+    for n, title in ((1, "請求書の丸め誤差を直す"), (2, "Fix the rounding bug")):
+        s = ClaudeSession(sid(n), clock=n * 100.0)
+        s.custom_title(title)
+        s.prompt("x")
+        s.response(input=1000 * n, output=200)
+        s.write(claude_main_path(tmp_path / "projects", "/home/dev/acme-api", s.session_id))
+    from builders import load, summaries
+    from rich.cells import cell_len
+
+    rows = judge(list(summaries(load(sorted((tmp_path / "projects").rglob("*.jsonl")))).values()))
+    for width in (80, 120, 200):
+        lines = sessions_table(rows, width=width).splitlines()
+        table = lines[: lines.index("")]
+        assert max(cell_len(line) for line in table) <= width
+        # Each column starts at the same cell on every row, whatever the script of the title.
+        cost_at = {cell_len(line[: line.rindex("$")]) for line in table if "$" in line}
+        assert len(cost_at) == 1, (width, table)
+    narrow = sessions_table(rows, width=80)
+    assert "cache w" not in narrow and "cost" in narrow and "total" in narrow
 
 
 def test_an_unreadable_root_exits_1_naming_it_even_as_root(capsys, tmp_path, monkeypatch):

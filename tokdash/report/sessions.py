@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tokdash.format import clean, fmt_cost, fmt_local_time, fmt_rate, fmt_tokens, short_model
-from tokdash.model.fleet import SORT_KEYS, Row, sort_value
+from tokdash.model.activity import CallSeries
+from tokdash.model.fleet import SORT_KEYS, Fleet, Row, sort_value
 from tokdash.model.records import Usage
 from tokdash.model.session import SessionSummary
 from tokdash.report.table import Col, render
@@ -33,6 +34,7 @@ TOTAL_FIELDS = (
 SORTS = ("last", "status", *sorted(k for k in SORT_KEYS if k not in ("last", "models", "title")))
 """``--sort`` choices: ``last`` (the default, newest first), ``status`` (the dashboard's order), any column."""
 TEXT_SORTS = frozenset({"agent", "project"})
+EMPTY_SERIES = CallSeries([])
 """Sorted A to Z; every other sort puts the largest first."""
 
 
@@ -185,9 +187,15 @@ def filter_rows(
     return Filtered(kept[:limit] if limit is not None else kept)
 
 
-def summaries_of(rows: Sequence[Row]) -> list[SessionSummary]:
-    """The summaries of ``rows``, in their order."""
-    return [r.summary for r in rows]
+def judge(summaries: Sequence[SessionSummary], now: float | None = None) -> list[Row]:
+    """Rows for bare summaries, judged as the dashboard judges a fleet of just these (no call
+    series: no spend rate); in their order. For callers (and tests) without a catalog."""
+    import time
+
+    fleet = Fleet()
+    by_key = {(s.agent, s.session_id): (s, EMPTY_SERIES, False) for s in summaries}
+    fleet.update(by_key, by_key.get, time.time() if now is None else now)
+    return [fleet.rows[(s.agent, s.session_id)] for s in summaries]
 
 
-__all__ = ["SORTS", "TOTAL_FIELDS", "Filtered", "filter_rows", "sessions_json", "sessions_table", "summaries_of"]
+__all__ = ["SORTS", "TOTAL_FIELDS", "Filtered", "filter_rows", "judge", "sessions_json", "sessions_table"]
