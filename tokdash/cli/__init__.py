@@ -8,19 +8,35 @@ for importing the dashboard.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from tokdash import __version__
-from tokdash.cli.common import CliError, Parser, add_cache_flag, add_dir_flags, add_source_flags, agent_dirs
-from tokdash.cli.reports import HISTORY_REPORTS
-from tokdash.cli.serve import add_serve_parser
+
+TYPE_CHECKING = False  # typing costs a status line 3 ms to import; checkers read this as True
+if TYPE_CHECKING:
+    import argparse
 
 __all__ = ["CliError", "build_parser", "main"]
 
 
+def __getattr__(name: str):
+    # Imported lazily: `tokdash statusline` and `tokdash hook` run on every render and before
+    # every tool call, and must not pay for the registry and argparse set-up they do not use.
+    if name == "CliError":
+        from tokdash.cli.common import CliError
+
+        return CliError
+    raise AttributeError(name)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line."""
+    import argparse
+
+    from tokdash.cli.common import Parser, add_cache_flag, add_dir_flags, add_source_flags
+    from tokdash.cli.reports import HISTORY_REPORTS
+    from tokdash.cli.serve import add_serve_parser
+
     parser = Parser(prog="tokdash", description="Watch what your AI coding agents spend, live, per session.")
     parser.add_argument("--version", action="version", version=f"tokdash {__version__}")
     add_source_flags(parser, sub=False)
@@ -50,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("statusline", help="one line for Claude Code's status line, tmux or a prompt")
     add_source_flags(status)
     add_cache_flag(status)
+    from tokdash.cli.limits import add_parsers as add_limits_parsers
+
+    add_limits_parsers(sub, rsub)  # report limits, report budget, hook [install|uninstall]
     index = sub.add_parser("index", help="the persistent index of what tokdash has read (status by default)")
     add_dir_flags(index, defaults=False)
     action = index.add_mutually_exclusive_group()
@@ -66,9 +85,25 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Console script entry point."""
     argv = sys.argv[1:] if argv is None else argv
+    if argv == ["statusline"]:
+        # Claude Code's status line (or a prompt's, with no flag): no argparse, no registry
+        # unless the line needs it; see tokdash.cli.statusline.
+        from tokdash.cli.statusline import run_bare_statusline
+
+        return run_bare_statusline()
+    if argv == ["hook"]:
+        from tokdash.cli.hook import run_hook
+
+        return run_hook()
+    from tokdash.cli.common import CliError, agent_dirs
+
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        if args.command == "hook" or (args.command == "report" and args.report in ("limits", "budget")):
+            from tokdash.cli.limits import dispatch
+
+            return dispatch(args)
         if args.command == "report":
             from tokdash.cli.reports import run_report_history, run_report_sessions
 

@@ -10,13 +10,15 @@ from tokdash.model.limits import ESTIMATE, PlanWindow, order
 from tokdash.report.table import Col, render
 
 
-def limits_json(windows: Iterable[PlanWindow], without_official: Iterable[str]) -> dict:
-    """``{"limits": [{agent, window, used_percent, resets_at, observed_at, source}], "no_official": [...]}``.
+def limits_json(windows: Iterable[PlanWindow], without_official: Iterable[str], now: float) -> dict:
+    """``{"limits": [{agent, window, used_percent, resets_at, observed_at, source, expired}], "no_official": [...]}``.
 
-    ``no_official`` lists the agents for which no official figure is known (API users,
-    older CLIs): their rows, if any, are estimates.
+    ``expired``: the window has reset since the figure was seen (its share says nothing of
+    now). ``no_official`` lists the agents with transcripts for which no official figure is
+    known (API users, older CLIs): their rows, if any, are estimates.
     """
-    return {"limits": [w.to_json() for w in sorted(windows, key=order)],
+    return {"limits": [w.to_json() | {"expired": w.resets_at is not None and w.resets_at <= now}
+                       for w in sorted(windows, key=order)],
             "no_official": sorted(without_official)}
 
 
@@ -39,7 +41,8 @@ def limits_table(windows: Iterable[PlanWindow], without_official: Iterable[str],
             source = "estimate: this block's usage from the transcripts, not a share of the plan"
         else:
             used = f"{w.used_percent:.0f} %"
-            source = "official"
+            expired = w.resets_at is not None and w.resets_at <= now
+            source = "official (reset since: the share is of a past window)" if expired else "official"
         body.append({"agent": clean(w.agent, 20), "window": clean(w.window, 24), "used": used,
                      "resets": fmt_local_time(w.resets_at), "seen": fmt_age(now - w.observed_at), "source": source})
     lines = [render(cols, body, None, width)] if body else []

@@ -85,8 +85,10 @@ def parse_statusline(table: object, where: str = "config") -> StatuslineConfig:
     color = table.get("color", True)
     if not isinstance(sep, str) or not isinstance(color, bool):
         raise StatuslineConfigError(f"{where}: separator must be text and color true or false")
+    # Not clean(): it would strip the separator's spaces; printable characters only, one line.
+    sep = "".join(ch for ch in sep[:16] if ch.isprintable()) or " "
     return StatuslineConfig(names("parts", SESSION_PARTS, DEFAULT_PARTS),
-                            names("fleet_parts", FLEET_PARTS, DEFAULT_FLEET), clean(sep, 8) or " ", color)
+                            names("fleet_parts", FLEET_PARTS, DEFAULT_FLEET), sep, color)
 
 
 def use_color(config: StatuslineConfig, env: Mapping[str, str]) -> bool:
@@ -116,6 +118,49 @@ def hook_context(hook: Mapping) -> dict | None:
     if used is None:
         return None
     return {"used_percent": used, "size": size if isinstance(size, int) and not isinstance(size, bool) else None}
+
+
+class _Usage:
+    __slots__ = ("total", "input", "output", "cache_read", "input_side")
+
+    def __init__(self, f: Mapping) -> None:
+        self.total = f.get("total", 0)
+        self.input = f.get("input", 0)
+        self.output = f.get("output", 0)
+        self.cache_read = f.get("cache_read", 0)
+        self.input_side = f.get("input_side", 0)
+
+
+class Figures:
+    """A session's line figures read back from a state header (plain values): the same
+    attributes ``session_pieces`` reads of a ``SessionSummary`` or a ``TallyView``."""
+
+    __slots__ = ("usage", "cost", "unpriced_models", "models", "api_calls", "context_tokens", "context_window")
+
+    def __init__(self, f: Mapping) -> None:
+        self.usage = _Usage(f)
+        self.cost = float(f.get("cost", 0.0))
+        self.unpriced_models = list(f.get("unpriced", ()))
+        self.models = list(f.get("models", ()))
+        self.api_calls = f.get("calls", 0)
+        self.context_tokens = f.get("context_tokens", 0)
+        self.context_window = f.get("context_window")
+
+    @property
+    def cost_partial(self) -> bool:
+        """Some calls used a model without a known price."""
+        return bool(self.unpriced_models)
+
+    @property
+    def cache_hit_rate(self) -> float | None:
+        """cache_read / everything read; None with no input at all."""
+        side = self.usage.input_side
+        return self.usage.cache_read / side if side else None
+
+    @property
+    def context_pct(self) -> float | None:
+        """Current context size as a share of the window."""
+        return self.context_tokens / self.context_window if self.context_window else None
 
 
 # --- composing ---------------------------------------------------------------------------

@@ -146,6 +146,15 @@ class Source(Protocol):
         """Whether the watcher follows ``scan_root``'s subfolders (usually), or only the files
         directly in it (a data folder holding a database beside large unrelated trees)."""
 
+    # Optional, not part of the protocol's required surface (check with ``getattr``):
+    #
+    # def plan_windows(self, roots: list[Path], now: float) -> list[PlanWindow]:
+    #     """The agent's official plan windows (``tokdash.model.limits.PlanWindow``) as its
+    #     own files last stated them under ``roots``, e.g. Codex's ``rate_limits``. Must be
+    #     cheap (read the tails of the newest files, never a whole history): a dashboard
+    #     calls it on every refresh. A source whose CLI writes no such figure leaves it out;
+    #     callers then say "no official figure" (see ``tokdash.ingest.plan_limits``)."""
+
 
 class Cursor(Protocol):
     """What a source's ``read`` hook may use and must keep up to date of a file's reading

@@ -128,6 +128,14 @@ class CodexSource(SourceDefaults):
         inside it, not by its path."""
         return [transcript]
 
+    def plan_windows(self, roots: list[Path], now: float) -> list:
+        """The plan windows of the newest real ``rate_limits`` in the rollouts under ``roots``
+        (official figures; the optional ``Source.plan_windows``). Reads only the tails of the
+        most recently modified rollouts: see ``codex_limits``."""
+        from tokdash.sources.codex_limits import plan_windows
+
+        return plan_windows(self.name, self.scan_roots(roots), now)
+
     def context_for(self, path: Path, root: Path | None = None) -> FileContext | None:
         """The session id is learned from ``session_meta``; the file name's uuid is the fallback."""
         if not _is_rollout(path.name):
