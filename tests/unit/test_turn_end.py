@@ -14,6 +14,7 @@ from tests.unit.builders import (
     claude_subagent_path,
     codex_id,
     codex_rollout_path,
+    epoch,
     load,
     sid,
 )
@@ -134,3 +135,23 @@ def test_the_new_agents_turn_ends(tmp_path):
                       Path(oc.db_path)])
     assert sorted((e[0], e[1]) for e in _ends(store)) == sorted(
         [(g.session_id, "stop"), (q.session_id, "stop"), ("ses_1", "stop")])
+
+
+def test_a_resumed_session_s_copied_history_keeps_its_turn_ends_where_they_happened(tmp_path):
+    """A resumed session copies its parent's lines (their ``sessionId`` the parent's): the
+    copied turn ends are the parent's, never the resuming session's first activity."""
+    projects = tmp_path / "projects"
+    parent = ClaudeSession(sid(6), cwd=CWD)
+    parent.prompt("go")
+    parent.response(blocks=[("text", "done")], stop_reason=None)
+    parent.system("turn_duration", durationMs=10)
+    child = ClaudeSession(sid(7), cwd=CWD, clock=3600.0)
+    child.copy_lines(parent.lines)
+    child.prompt("and now the docs")
+    child.response(blocks=[("text", "ok")], stop_reason=None)
+    child.system("turn_duration", durationMs=10)
+    for files in ([parent, child], [child]):  # with the parent's file, and without it
+        store = load([s.write(claude_main_path(projects, CWD, s.session_id)) for s in files])
+        ends = _ends(store)
+        assert [e[0] for e in ends] == [s.session_id for s in files]
+        assert all(e[2] >= epoch(3600) for e in ends if e[0] == sid(7))

@@ -209,7 +209,9 @@ class CodexSource(SourceDefaults):
             if not ctx.is_subagent_file:
                 # The turn is over: Codex waits for its human (a sub-agent thread's end is not that).
                 turn = payload.get("turn_id")
-                key = ("codex-turn-end", ctx.session_id, turn if isinstance(turn, str) and turn else f"{ctx.path}:{offset}")
+                # Keyed by the turn alone: a fork replaying its parent's lines re-stamped (not
+                # caught as a replay) shares the parent's turn ids, and the parent's copy ranks first.
+                key = ("codex-turn-end", turn if isinstance(turn, str) and turn else f"{ctx.path}:{offset}")
                 batch.events.append(Event(key, ctx.session_id, "turn_end", ts or 0.0, ctx.rank(offset), ptype))
         elif typ == "event_msg" and ptype == "error" and not replay:
             text = str(payload.get("message", ""))

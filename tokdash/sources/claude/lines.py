@@ -224,13 +224,16 @@ def turn_end(obj: dict, ctx: FileContext, offset: int, ts: float | None, batch: 
 
     Keyed by the turn's last response (``message.id``), so the two system lines 2.1.x
     writes for one turn end (``stop_hook_summary`` then ``turn_duration``), and a final
-    ``end_turn`` copy of older versions, are one event: the first line's.
+    ``end_turn`` copy of older versions, are one event: the first line's. A line copied
+    from another session (a resumed session replays its history) is that session's turn.
     """
+    if not ctx.state["native"]:
+        return
     last = ctx.state.get("last_msg")
     if last is None:
         uuid = obj.get("uuid")
         last = uuid if isinstance(uuid, str) else f"{ctx.path}:{offset}"
-    batch.events.append(Event(("claude-turn-end", ctx.session_id, last), ctx.session_id, "turn_end", ts or 0.0,
+    batch.events.append(Event(("claude-turn-end", last), ctx.session_id, "turn_end", ts or 0.0,
                               ctx.rank(offset, ctx.state["native"]), how))
 
 
