@@ -343,3 +343,31 @@ def test_the_index_follows_the_live_database(tmp_path, data):
     memory = Loader(roots)
     memory.load_all()
     assert _summary(memory.store).to_json() == run().summaries[0].to_json()
+
+
+async def test_the_live_watcher_sees_opencode_write_its_wal(data):
+    """The data folder is watched without its subfolders (``snapshot/`` can be huge) and
+    ``storage/`` with them, by two watches merged into one stream; a commit that only
+    touches the WAL yields the database."""
+    import asyncio
+
+    _session(data)
+    data.export_storage()
+    (data.root / "snapshot" / "prj_1").mkdir(parents=True)
+    w = Watcher(resolve_roots(["opencode"], {"opencode": [str(data.root)]}))
+    stop = asyncio.Event()
+    seen: list = []
+
+    async def watch():
+        async for batch in w.changes(stop):
+            seen.extend(batch)
+            if ("opencode", data.db_path) in seen:
+                stop.set()
+
+    task = asyncio.ensure_future(watch())
+    await asyncio.sleep(0.3)  # the watches are set up
+    (data.root / "snapshot" / "prj_1" / "objects").write_text("x")  # not a transcript, never yielded
+    data.assistant(ROOT, finish="stop")
+    await asyncio.wait_for(task, timeout=10)
+    assert ("opencode", data.db_path) in seen
+    assert all(p.name in ("opencode.db",) or "storage" in p.parts for _a, p in seen)
