@@ -55,7 +55,7 @@ TABLES = ("meta", "files", "copies", "keys", "msgs")
 
 ROOT = Path(__file__).resolve().parents[1]
 _CODE_FILES = ("model/records.py", "model/store.py", "model/tally.py", "model/context.py", "model/pricing.py",
-               "ingest/reader.py", "ingest/session_state.py", "ingest/session_update.py")
+               "ingest/reader.py", "ingest/session_state.py", "ingest/session_update.py", "ingest/session_prices.py")
 """Modules (besides ``sources/``) whose code decides what a state holds."""
 
 

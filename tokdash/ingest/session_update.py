@@ -27,6 +27,7 @@ from pathlib import Path
 import orjson
 
 from tokdash.ingest.reader import FileState, read_state as read_file
+from tokdash.ingest.session_prices import Prices, SharedPrices, dec_price, enc_price, price_table
 from tokdash.ingest.session_state import (
     MARSHAL_VERSION,
     SCHEMA,
@@ -158,116 +159,6 @@ class _LazyStore(Store):
 
     def _get_event(self, key: tuple) -> None:
         return None  # events are not counted by the status line
-
-
-# --- prices --------------------------------------------------------------------------------
-
-
-def price_table() -> str | None:
-    """The genai-prices table's data module, found without importing it (its ``stat`` is part
-    of the price signature)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("genai_prices")
-    origin = spec.origin if spec is not None else None
-    return str(Path(origin).parent / "data.py") if origin else None
-
-
-class _Prices:
-    """Each model's price as stored; the real table (and the config's overrides) only for a
-    model never priced before."""
-
-    def __init__(self, config_path: Path | None, seed: dict) -> None:
-        from tokdash.model.pricing import PriceBook
-
-        self.config_path = config_path
-        self.seed = seed
-        """model -> ModelPrice or None (unpriced)."""
-        self.resolved: set[str] = set()
-        """Models this run priced from the table (not known before)."""
-        self._real = None
-        owner = self
-
-        class SeededBook(PriceBook):
-            """A PriceBook answering from the stored prices first."""
-
-            def resolve(self, model: str):  # type: ignore[override]
-                if model not in owner.seed:
-                    owner.seed[model] = owner.real().resolve(model)
-                    owner.resolved.add(model)
-                return owner.seed[model]
-
-        self._book = SeededBook({})
-
-    def real(self):
-        """The price table with the config's overrides (loaded on first need)."""
-        if self._real is None:
-            from tokdash.model.config import load_config_prices
-            from tokdash.model.pricing import PriceBook
-
-            self._real = PriceBook(load_config_prices(self.config_path) if self.config_path is not None else {})
-        return self._real
-
-    def pico(self, call) -> int | None:
-        """One call's cost in pico-dollars; None when its model has no price."""
-        cost = self._book.cost(call.model, call.usage, fast=call.fast)
-        return None if cost is None else round(cost * 10**12) if cost else 0
-
-
-class SharedPrices:
-    """Prices resolved by any session's status line today (``<folder>/prices.bin``): a new
-    session's first render prices its calls without loading the table when another session
-    already met its models under the same price signature."""
-
-    def __init__(self, folder: Path) -> None:
-        self.path = folder / "prices.bin"
-        self._known: tuple | None = None
-
-    def read(self, sig: tuple) -> dict:
-        """model -> price, for ``sig`` (empty when the file is older, missing or damaged)."""
-        from tokdash.ingest import datafiles
-
-        data = datafiles.read_bytes(self.path)
-        try:
-            obj = marshal.loads(data) if data else None
-        except (ValueError, EOFError, TypeError):
-            obj = None
-        if not isinstance(obj, tuple) or len(obj) != 2 or obj[0] != sig or not isinstance(obj[1], dict):
-            return {}
-        self._known = obj
-        try:
-            return {m: _dec_price(p) for m, p in obj[1].items()}
-        except (TypeError, ValueError):
-            return {}
-
-    def write(self, sig: tuple, seed: dict) -> None:
-        """Add the models of ``seed`` when the file lacks some (never raises)."""
-        from tokdash.ingest import datafiles
-
-        have = self._known[1] if self._known is not None and self._known[0] == sig else {}
-        if seed.keys() <= have.keys():
-            return
-        try:
-            datafiles.write_atomic(self.path, _marshal((sig, {**have, **{m: _enc_price(p) for m, p in seed.items()}})))
-        except (OSError, ValueError):
-            pass
-
-
-def _enc_price(p) -> tuple | None:
-    if p is None:
-        return None
-    return tuple(_enc_price(v) if dataclasses.is_dataclass(v) else v
-                 for v in (getattr(p, f.name) for f in dataclasses.fields(p)))
-
-
-def _dec_price(t: tuple | None):
-    if t is None:
-        return None
-    from tokdash.model.pricing import ModelPrice
-
-    kw = dict(zip((f.name for f in dataclasses.fields(ModelPrice)), t, strict=True))
-    kw["tier"] = _dec_price(kw["tier"])
-    return ModelPrice(**kw)
 
 
 # --- one refresh ---------------------------------------------------------------------------
@@ -408,9 +299,9 @@ def _update(conn: sqlite3.Connection, transcript: Path, source: Source, header: 
     msgs = _Table(conn, "msgs", "m", "k", dec_key)
     price_sig = price_signature(config_path, table)
     stored = read_meta(conn, "prices") or {}
-    stored_prices = {m: _dec_price(p) for m, p in stored.items()}  # type: ignore[union-attr]
+    stored_prices = {m: dec_price(p) for m, p in stored.items()}  # type: ignore[union-attr]
     fresh_prices = read_meta(conn, "price_sig") != price_sig
-    prices = _Prices(config_path, shared.read(price_sig) if fresh_prices else dict(stored_prices))
+    prices = Prices(config_path, shared.read(price_sig) if fresh_prices else dict(stored_prices))
     store = _LazyStore(source.name, copies, keys, msgs)
     session_files = source.session_files(transcript)
     states: dict[str, FileState] = {}
@@ -466,7 +357,7 @@ def _update(conn: sqlite3.Connection, transcript: Path, source: Source, header: 
     msgs.write(enc_key)
     if fresh_prices or prices.seed.keys() != stored_prices.keys():
         conn.execute("INSERT OR REPLACE INTO meta (k, v) VALUES ('prices', ?)",
-                     (_marshal({m: _enc_price(p) for m, p in prices.seed.items()}),))
+                     (_marshal({m: enc_price(p) for m, p in prices.seed.items()}),))
         conn.execute("INSERT OR REPLACE INTO meta (k, v) VALUES ('price_sig', ?)", (_marshal(price_sig),))
     if prices.resolved:
         shared.write(price_sig, prices.seed)
@@ -475,7 +366,7 @@ def _update(conn: sqlite3.Connection, transcript: Path, source: Source, header: 
     return state, stat_files(session_files), stat_dirs(sorted(dirs)), price_sig
 
 
-def _merge(store: _LazyStore, copies: _Table, keys: _Table, msgs: _Table, prices: _Prices,
+def _merge(store: _LazyStore, copies: _Table, keys: _Table, msgs: _Table, prices: Prices,
            tally: Tally | None) -> None:
     """Put the store's new or changed best copies into ``copies`` (and ``tally``)."""
     lost_last = False
@@ -504,7 +395,7 @@ def _merge(store: _LazyStore, copies: _Table, keys: _Table, msgs: _Table, prices
         tally.find_last(dict(copies.items()))
 
 
-def _reprice(copies: _Table, stored: dict, prices: _Prices) -> None:
+def _reprice(copies: _Table, stored: dict, prices: Prices) -> None:
     """Prices may have moved (a new day, the config, the table): price every model again and
     re-cost the calls of the models whose price did change."""
     every = dict(copies.items())
