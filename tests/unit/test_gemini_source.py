@@ -425,3 +425,13 @@ def test_the_index_reads_only_what_is_new_and_equals_a_fresh_read(tmp_path):
     got = run()
     assert [(s.usage.total, s.api_calls, s.prompts) for s in got.summaries] == [(7100, 1, 1)]
     assert [s.usage.total for s in summaries(load([path])).values()] == [7100]
+
+
+def test_a_fifo_named_like_a_chat_never_blocks_a_read(tmp_path):
+    home = _home(tmp_path)
+    fifo = gemini_chat_path(home, PROJECT, gemini_id(5))
+    fifo.parent.mkdir(parents=True)
+    os.mkfifo(fifo)
+    assert Reader().read(fifo, GEMINI) is None
+    os.mkfifo(fifo.with_suffix(".json"))
+    assert Reader().read(fifo.with_suffix(".json"), GEMINI) is None

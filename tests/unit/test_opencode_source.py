@@ -371,3 +371,16 @@ async def test_the_live_watcher_sees_opencode_write_its_wal(data):
     await asyncio.wait_for(task, timeout=10)
     assert ("opencode", data.db_path) in seen
     assert all(p.name in ("opencode.db",) or "storage" in p.parts for _a, p in seen)
+
+
+def test_fifos_named_like_transcripts_never_block_a_read(data, tmp_path):
+    _session(data)
+    storage = data.export_storage()
+    os.mkfifo(storage / "message" / ROOT / "msg_fifo.json")
+    os.mkfifo(storage / "part" / next(iter(os.listdir(storage / "part"))) / "prt_fifo.json")
+    s = _summary(load([storage / "session" / "prj_1" / f"{ROOT}.json"]))
+    assert s.api_calls == 3
+    fifo_db = tmp_path / "other" / "opencode.db"
+    fifo_db.parent.mkdir()
+    os.mkfifo(fifo_db)
+    assert Reader().read(fifo_db, OPENCODE) is None

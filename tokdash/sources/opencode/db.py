@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 from urllib.parse import quote
 
 from tokdash.model.records import Batch, ToolUse
@@ -146,6 +147,8 @@ def read_db(state) -> Batch | None:
         st = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
         return None
+    if not stat.S_ISREG(st.st_mode):
+        return None  # a FIFO or a folder named like a database: SQLite would block or fail
     ctx = state.ctx
     cur = ctx.state
     state.ident, state.mtime = (st.st_dev, st.st_ino), st.st_mtime

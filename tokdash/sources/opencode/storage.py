@@ -12,6 +12,7 @@ read (by modification time), then the parts of those messages.
 from __future__ import annotations
 
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -26,12 +27,21 @@ _MAX_DEPTH = 32
 
 
 def read_json(path: str | Path):
-    """A JSON file's content (None: missing, unreadable or not JSON)."""
+    """A JSON file's content (None: missing, unreadable, no regular file, or not JSON).
+    Opened without blocking, then checked: a FIFO named like a message must not hang a read."""
     try:
-        with open(path, "rb") as f:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as f:
             return load_json(f.read())
     except OSError:
         return None
+    finally:
+        os.close(fd)
 
 
 def storage_of(session_file: Path) -> Path:
