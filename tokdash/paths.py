@@ -13,6 +13,7 @@ not belong in a cache dir that cleaners empty.
 from __future__ import annotations
 
 import os
+import stat as _stat
 import sys
 from pathlib import Path
 
@@ -74,8 +75,6 @@ def make_private(path: Path, *, create: bool = False) -> None:
         st = os.lstat(path)
     except FileNotFoundError:
         return
-    import stat as _stat
-
     if _stat.S_ISREG(st.st_mode) and st.st_mode & 0o077:
         _chmod(path, PRIVATE_FILE_MODE)
 
@@ -85,3 +84,60 @@ def _chmod(path: Path, mode: int) -> None:
         os.chmod(path, mode)
     except OSError:
         pass  # not ours to change (another owner, a read-only mount): leave it
+
+
+class NotARegularFile(OSError):
+    """A path that exists but is no regular file (a FIFO, a folder, a device)."""
+
+
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+"""Never block in ``open``: a FIFO named like a transcript would wait for a writer forever."""
+
+
+def open_regular(path: str | Path) -> tuple[int, os.stat_result] | None:
+    """Open ``path`` for reading without blocking, and check with ``fstat`` that it is a regular file.
+
+    Returns (fd, stat) -- the caller closes fd -- or None when nothing is there (any
+    more). Raises ``OSError`` when it exists but cannot be opened (permission, a symlink
+    loop...) and :class:`NotARegularFile` when it is a FIFO, a folder or a device: the
+    check is on the opened descriptor, so a file swapped for a FIFO after it was listed
+    is refused too. Every read of a file tokdash did not write goes through this.
+    """
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        os.close(fd)
+        raise
+    if not _stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        import errno
+
+        what = "a folder, not a file" if _stat.S_ISDIR(st.st_mode) else "not a regular file"
+        raise NotARegularFile(errno.EINVAL, what, str(path))
+    return fd, st
+
+
+def read_regular(path: str | Path, limit: int | None = None, *, tail: bool = False) -> bytes | None:
+    """The bytes of a regular file (at most ``limit``; with ``tail`` the last ``limit``), or None
+    when it does not exist. Raises ``OSError`` (see :func:`open_regular`)."""
+    opened = open_regular(path)
+    if opened is None:
+        return None
+    fd, st = opened
+    try:
+        if limit is not None and tail and st.st_size > limit:
+            os.lseek(fd, st.st_size - limit, os.SEEK_SET)
+        chunks, total = [], 0
+        while limit is None or total < limit:
+            chunk = os.read(fd, 1 << 20 if limit is None else min(1 << 20, limit - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)

@@ -76,7 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="re-read every transcript from zero (history of deleted transcripts is kept)")
     action.add_argument("--forget", action="append", metavar="PATH",
                         help="drop a transcript file, or every file under a folder, from the index for good "
-                             "(repeatable)")
+                             "(repeatable; more than one session asks first, or needs --yes)")
+    action.add_argument("--unforget", action="append", metavar="PATH",
+                        help="stop ignoring forgotten files (that file, or those under a folder); they are "
+                             "read again if they still exist (repeatable)")
+    index.add_argument("--yes", action="store_true", help="do not ask before forgetting more than one session")
     index.add_argument("--json", action="store_true", help="status as JSON")
     add_serve_parser(sub)
     return parser

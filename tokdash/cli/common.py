@@ -31,11 +31,20 @@ def warn(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+FIRST_MOMENT = 0.0
+"""1970-01-01T00:00Z: no transcript line is dated earlier (earlier dates are read as undated)."""
+LAST_MOMENT = 253402214400.0
+"""9999-12-30T00:00Z: the end of the calendar tokdash can convert in any time zone."""
+
+
 def parse_day(text: str, *, end: bool = False, tz: tzinfo | None = None) -> float:
     """``YYYY-MM-DD``, ``YYYYMMDD`` or an ISO-8601 datetime, in local time (or ``tz``), to epoch seconds.
 
     A bare date means the start of that day, or with ``end`` the start of the next
-    day, so ``--until 2026-11-24`` includes the whole of the 24th.
+    day, so ``--until 2026-11-24`` includes the whole of the 24th. A date outside what
+    any transcript can hold is clamped to it (``--since 0001-01-01`` means from the
+    first moment, ``--until 9999-12-31`` up to the last): it asks for everything, and
+    gets it, rather than an error.
     """
     raw = text.strip()
     for fmt in ("%Y-%m-%d", "%Y%m%d"):
@@ -43,16 +52,26 @@ def parse_day(text: str, *, end: bool = False, tz: tzinfo | None = None) -> floa
             day = datetime.strptime(raw, fmt).date()
         except ValueError:
             continue
-        if end:
-            day += timedelta(days=1)
-        return datetime.combine(day, time(), tzinfo=tz).timestamp()
+        try:
+            if end:
+                day += timedelta(days=1)
+            return _clamp(datetime.combine(day, time(), tzinfo=tz).timestamp())
+        except (OverflowError, ValueError, OSError):
+            return FIRST_MOMENT if day.year < 1970 else LAST_MOMENT
     try:
         moment = datetime.fromisoformat(raw)
     except ValueError:
         raise CliError(f"tokdash: not a date: {text!r} (use YYYY-MM-DD)", 2) from None
     if moment.tzinfo is None and tz is not None:
         moment = moment.replace(tzinfo=tz)
-    return moment.timestamp()
+    try:
+        return _clamp(moment.timestamp())
+    except (OverflowError, ValueError, OSError):
+        return FIRST_MOMENT if moment.year < 1970 else LAST_MOMENT
+
+
+def _clamp(ts: float) -> float:
+    return min(max(ts, FIRST_MOMENT), LAST_MOMENT)
 
 
 def parse_zone(name: str | None) -> tzinfo | None:

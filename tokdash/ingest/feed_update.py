@@ -42,6 +42,11 @@ class FeedUpdate:
     """How long the initial load took."""
     pending: bool | None = None
     """Records of recent sessions are still being read (True), or all arrived (False)."""
+    unreadable: dict[str, str] | None = None
+    """Files and folders under the roots that exist but cannot be read, path -> why (no
+    permission, not a regular file, a symlinked folder, which is not followed), as of the
+    last look; None: not looked at. Their sessions keep their history and are not archived.
+    ``len()`` of it is the count a header shows."""
 
     def then(self, later: FeedUpdate) -> FeedUpdate:
         """This update followed by ``later``, as one (coalescing messages never loses data)."""
@@ -63,6 +68,7 @@ class FeedUpdate:
             self.loaded or later.loaded,
             later.seconds if later.seconds is not None else self.seconds,
             later.pending if later.pending is not None else self.pending,
+            later.unreadable if later.unreadable is not None else self.unreadable,
         )
 
 

@@ -83,7 +83,7 @@ class IndexFeed:
                     if session is not None:
                         series[key] = call_series(session, self.prices)
         return FeedUpdate(summaries, series, archived=frozenset(k for k in result.archived if self._mine(k)),
-                          complete=True, loaded=True)
+                          complete=True, loaded=True, unreadable=result.unreadable)
 
     def start(self, emit: Emit, recent_since: float) -> None:
         """The stored sessions at once; then the new bytes; then the recent sessions' series."""
@@ -167,7 +167,8 @@ class IndexFeed:
                 series[key] = call_series(s, self.prices)
         self.loaded |= series.keys()
         return FeedUpdate({k: v for k, v in summaries.items() if self._mine(k)}, series,
-                          {k for k in removed if self._mine(k)}, frozenset(k for k in archived if self._mine(k)))
+                          {k for k in removed if self._mine(k)}, frozenset(k for k in archived if self._mine(k)),
+                          unreadable=result.unreadable)
 
     def hot(self, since: float) -> list[SessionKey]:
         """Sessions active since ``since`` whose series the catalog does not hold yet, newest first."""

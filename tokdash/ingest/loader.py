@@ -20,6 +20,8 @@ class LoadResult:
     changed: set[SessionKey] = field(default_factory=set)
     files_read: int = 0
     bytes_read: int = 0
+    unreadable: dict[str, str] = field(default_factory=dict)
+    """Files and folders that exist but could not be read, path -> why (see ``Loader.unreadable``)."""
 
 
 class Loader:
@@ -31,6 +33,13 @@ class Loader:
         self.reader = Reader()
         self._renamed: dict[str, str] = {}
         """new path -> old path of renames seen by ``read_file``, withdrawn by ``merge``."""
+        self._forked_unreadable: dict[str, str] = {}
+
+    @property
+    def unreadable(self) -> dict[str, str]:
+        """What exists under the roots but could not be read, path -> why: what the last
+        discovery skipped (``Roots.skipped``) and the files a read was refused."""
+        return {**self.roots.skipped, **self._forked_unreadable, **self.reader.unreadable}
 
     def read_file(self, agent: str, path: Path | str, *, finalize: bool = False) -> Batch | None:
         """Read the new bytes of one file (no store change); safe to call off the UI thread.
@@ -95,11 +104,14 @@ class Loader:
             total = sum(s for _a, _p, s in sized)
             n = worker_count(total, jobs)
             if n > 1:
+                self._forked_unreadable = {}
                 result.changed = load_parallel(
-                    self.store, partition(sized, n, PARENT_HANDICAP_BYTES if warm else 0), finalize=finalize, warm=warm
+                    self.store, partition(sized, n, PARENT_HANDICAP_BYTES if warm else 0), finalize=finalize,
+                    warm=warm, unreadable=self._forked_unreadable,
                 )
                 result.files_read = len(sized)
                 result.bytes_read = total
+                result.unreadable = self.unreadable
                 return result
         if warm is not None:
             warm()
@@ -113,4 +125,5 @@ class Loader:
             state = self.reader.files[str(path)]
             result.bytes_read += max(state.offset - start, 0)
             result.changed |= self.merge(agent, batch)
+        result.unreadable = self.unreadable
         return result

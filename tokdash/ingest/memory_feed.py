@@ -64,7 +64,7 @@ class MemoryFeed:
         return s
 
     def _update(self, keys: Iterable[SessionKey], recent_since: float | None) -> FeedUpdate:
-        out = FeedUpdate()
+        out = FeedUpdate(unreadable=self.loader.unreadable)
         for key in keys:
             session = self.store.sessions.get(key)
             if session is None:  # a withdrawal emptied it (its file now holds none of it)

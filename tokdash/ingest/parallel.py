@@ -58,7 +58,7 @@ def partition(files: list[tuple[str, Path, int]], n: int, handicap: int = 0) -> 
     return shares
 
 
-def _dump_store(store: Store, by_agent: dict[tuple[str, str], str]) -> bytes:
+def _dump_store(store: Store, unreadable: dict[str, str] | None = None) -> bytes:
     calls = []
     seen: set[int] = set()
     for (agent, _sid), session in store.sessions.items():
@@ -85,11 +85,13 @@ def _dump_store(store: Store, by_agent: dict[tuple[str, str], str]) -> bytes:
         for session in store.sessions.values()
         for m in session.metas.values()
     ]
-    return marshal.dumps((calls, events, metas))
+    return marshal.dumps((calls, events, metas, unreadable or {}))
 
 
-def _load_into(store: Store, blob: bytes) -> set:
-    calls, events, metas = marshal.loads(blob)
+def _load_into(store: Store, blob: bytes, unreadable: dict[str, str] | None = None) -> set:
+    calls, events, metas, cannot = marshal.loads(blob)
+    if unreadable is not None:
+        unreadable.update(cannot)
     changed: set = set()
     per_agent: dict[str, Batch] = {}
     for fields in metas:
@@ -111,23 +113,23 @@ def _load_into(store: Store, blob: bytes) -> set:
     return changed
 
 
-def _read_share(share: list[tuple[str, Path]], finalize: bool) -> Store:
+def _read_share(share: list[tuple[str, Path]], finalize: bool) -> tuple[Store, dict[str, str]]:
     reader = Reader()
     store = Store()
     for agent, path in share:
         batch = reader.read(path, SOURCES[agent], finalize=finalize)
         if batch is not None:
             store.add_batch(batch, agent)
-    return store
+    return store, reader.unreadable
 
 
 def load_parallel(store: Store, shares: list[list[tuple[str, Path]]], *, finalize: bool = True,
-                  warm=None) -> set:
+                  warm=None, unreadable: dict[str, str] | None = None) -> set:
     """Read ``shares[0]`` here and every other share in a forked process; merge all into ``store``.
 
     ``warm`` is called here first, while the workers read (e.g. loading the price
     table), so that it costs no wall time. A worker that dies is re-read here: the
-    result is never partial.
+    result is never partial. Files that could not be read are added to ``unreadable``.
     """
     procs: list[tuple[int, int, list[tuple[str, Path]]]] = []
     for share in shares[1:]:
@@ -137,7 +139,7 @@ def load_parallel(store: Store, shares: list[list[tuple[str, Path]]], *, finaliz
             status = 0
             try:
                 os.close(r)
-                blob = _dump_store(_read_share(share, finalize), {})
+                blob = _dump_store(*_read_share(share, finalize))
                 with os.fdopen(w, "wb") as out:
                     out.write(blob)
             except BaseException:
@@ -154,12 +156,14 @@ def load_parallel(store: Store, shares: list[list[tuple[str, Path]]], *, finaliz
         batch = reader.read(path, SOURCES[agent], finalize=finalize)
         if batch is not None:
             changed |= store.add_batch(batch, agent)
+    if unreadable is not None:
+        unreadable.update(reader.unreadable)
     for pid, r, share in procs:
         with os.fdopen(r, "rb") as inp:
             blob = inp.read()
         _pid, status = os.waitpid(pid, 0)
         if status == 0 and blob:
-            changed |= _load_into(store, blob)
+            changed |= _load_into(store, blob, unreadable)
         else:
-            changed |= _load_into(store, _dump_store(_read_share(share, finalize), {}))
+            changed |= _load_into(store, _dump_store(*_read_share(share, finalize)), unreadable)
     return changed

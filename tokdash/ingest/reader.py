@@ -12,10 +12,10 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
-import stat
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from tokdash import paths
 from tokdash.model.records import Batch
 from tokdash.sources.base import FileContext, Source, decode_line
 
@@ -24,8 +24,6 @@ CHUNK = 8 * 1024 * 1024
 HEAD = 4096
 """Bytes at the start of a file whose digest is kept: a file rewritten in place with other
 content (same inode, no shorter) is told apart from one that only grew."""
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
-"""Never block in ``open``: a FIFO named like a transcript would wait for a writer forever."""
 
 
 class Unreadable(OSError):
@@ -57,28 +55,12 @@ def _pread(fd: int, n: int, at: int) -> bytes:
 
 
 def open_regular(path: str) -> tuple[int, os.stat_result] | None:
-    """Open ``path`` for reading without blocking and check it is a regular file.
-
-    Returns (fd, fstat) -- the caller closes fd -- or None when the path does not exist
-    (any more). Raises :class:`Unreadable` for a path that exists but is no readable
-    regular file: the check is ``fstat`` on the opened descriptor, so a file swapped for a
-    FIFO between listing and reading is refused too.
-    """
+    """``tokdash.paths.open_regular`` (open without blocking, ``fstat`` says a regular file),
+    with every refusal as :class:`Unreadable`."""
     try:
-        fd = os.open(path, _OPEN_FLAGS)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
+        return paths.open_regular(path)
     except OSError as exc:
         raise _refuse(path, exc) from None
-    try:
-        st = os.fstat(fd)
-    except OSError as exc:
-        os.close(fd)
-        raise _refuse(path, exc) from None
-    if not stat.S_ISREG(st.st_mode):
-        os.close(fd)
-        raise _refuse(path, why="a folder, not a file" if stat.S_ISDIR(st.st_mode) else "not a regular file")
-    return fd, st
 
 
 @dataclass(slots=True)

@@ -63,22 +63,28 @@ class Watcher:
         message files); a new folder is scanned for files."""
         out: dict[str, tuple[str, Path]] = {}
         for p in raw:
-            path = Path(p)
-            agent = self.agent_of(path)
-            if agent is None:
-                continue
-            source = SOURCES[agent]
-            target = source.file_for_change(path)
-            if target is not None:
-                if os.path.isfile(target):
-                    out[str(target)] = (agent, target)
-            elif os.path.isdir(p):
-                for dirpath, _dirs, names in os.walk(p):
-                    for n in names:
-                        f = Path(dirpath) / n
-                        if source.claims(f):
-                            out[str(f)] = (agent, f)
+            try:
+                self._classify_one(p, out)
+            except (OSError, ValueError):
+                continue  # one odd name (or a folder gone meanwhile) must not stop the others
         return list(out.values())
+
+    def _classify_one(self, p: str, out: dict[str, tuple[str, Path]]) -> None:
+        path = Path(p)
+        agent = self.agent_of(path)
+        if agent is None:
+            return
+        source = SOURCES[agent]
+        target = source.file_for_change(path)
+        if target is not None:
+            if os.path.isfile(target):
+                out[str(target)] = (agent, target)
+        elif os.path.isdir(p):
+            for dirpath, _dirs, names in os.walk(p):
+                for n in names:
+                    f = Path(dirpath) / n
+                    if source.claims(f):
+                        out[str(f)] = (agent, f)
 
     async def changes(self, stop: asyncio.Event | None = None) -> AsyncIterator[list[tuple[str, Path]]]:
         """Yield batches of changed transcript files until ``stop`` is set.
@@ -122,19 +128,45 @@ class Watcher:
                      stop: asyncio.Event | None) -> AsyncIterator[list[tuple[str, Path]]]:
         from watchfiles import Change, awatch
 
-        async for events in awatch(
-            *paths,
-            debounce=DEBOUNCE_MS,
-            step=STEP_MS,
-            stop_event=stop,
-            watch_filter=None,
-            recursive=recursive,
-        ):
-            raw = sorted({p for change, p in events if change != Change.deleted})
-            if raw:
-                batch = self.classify(raw)
-                if batch:
-                    yield batch
+        while True:
+            try:
+                async for events in awatch(
+                    *paths,
+                    debounce=DEBOUNCE_MS,
+                    step=STEP_MS,
+                    stop_event=stop,
+                    watch_filter=None,
+                    recursive=recursive,
+                ):
+                    raw = sorted({p for change, p in events if change != Change.deleted})
+                    if raw:
+                        batch = self.classify(raw)
+                        if batch:
+                            yield batch
+                return
+            except Exception as exc:  # noqa: BLE001 - only the one below is handled
+                if not _undecodable_path(exc):
+                    raise
+            # watchfiles gives up on a file name that is not valid UTF-8, and the events of
+            # that batch are lost: watch again, and have every file looked at once (only
+            # what changed is read), so live updates go on for every session.
+            if stop is not None and stop.is_set():
+                return
+            await asyncio.sleep(RESTART_SECONDS)
+            batch = self.classify([str(d) for d in paths])
+            if batch:
+                yield batch
+
+
+RESTART_SECONDS = 0.2
+"""Pause before watching again after watchfiles failed on a file name."""
+
+
+def _undecodable_path(exc: BaseException) -> bool:
+    """watchfiles' error for a path it cannot decode (possibly inside an exception group)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_undecodable_path(e) for e in exc.exceptions)
+    return isinstance(exc, RuntimeError) and "decode path" in str(exc)
 
 
 def settled_tails(reader: Reader, now: float | None = None, age: float = TAIL_SETTLE_SECONDS) -> list[str]:

@@ -35,25 +35,69 @@ class PriceConfigError(ConfigError):
     """The ``[prices]`` tables of the config file are wrong."""
 
 
+MAX_CONFIG_BYTES = 1 << 20
+"""A config file is a few lines; anything over a megabyte is not one."""
+
+
+def read_config_bytes(path: pathlib.Path, error: type[ConfigError] = ConfigError) -> bytes | None:
+    """The config file's bytes; None when it does not exist. Raises ``error`` (one line) when
+    it is no regular file (a FIFO would block the read forever, a folder cannot be read),
+    cannot be read, or is implausibly large. Opened without blocking, checked with ``fstat``."""
+    import stat
+
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise error(one_line(f"{path}: cannot read: {exc.strerror or exc}")) from exc
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            what = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+            raise error(one_line(f"{path}: cannot read: {what}"))
+        if st.st_size > MAX_CONFIG_BYTES:
+            raise error(one_line(f"{path}: cannot read: {st.st_size} bytes is too large for a config file"))
+        chunks, total = [], 0
+        while total <= MAX_CONFIG_BYTES:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        if total > MAX_CONFIG_BYTES:
+            raise error(one_line(f"{path}: cannot read: too large for a config file"))
+        return b"".join(chunks)
+    except OSError as exc:
+        raise error(one_line(f"{path}: cannot read: {exc.strerror or exc}")) from exc
+    finally:
+        os.close(fd)
+
+
 def read_config(path: pathlib.Path, error: type[ConfigError] = ConfigError) -> dict:
     """The whole config file as a dict; ``{}`` when it does not exist. Raises ``error``."""
-    try:
-        with open(path, "rb") as fp:
-            return tomllib.load(fp)
-    except FileNotFoundError:
+    data = read_config_bytes(path, error)
+    if data is None:
         return {}
+    try:
+        return tomllib.loads(data.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise error(one_line(f"{path}: invalid TOML: {exc}")) from exc
     except UnicodeDecodeError as exc:
         raise error(f"{path}: not UTF-8 text") from exc
-    except OSError as exc:
-        raise error(one_line(f"{path}: cannot read: {exc.strerror or exc}")) from exc
 
 
 def one_line(message: str) -> str:
     """Put a message on one line (a model name or a parser message could hold a newline)."""
     return re.sub(r"\s*[\r\n]+\s*", " ", message)
 
+
+MAX_RATE = 1_000_000.0
+"""The largest price accepted: USD per million tokens (or per request), a thousand times the
+dearest model there is. A price like ``1e308`` would make every cost infinite."""
+MAX_MULTIPLIER = 1000.0
+"""The largest ``fast_multiplier`` accepted."""
 
 _REQUIRED_KEYS = ("input", "output")
 _OPTIONAL_KEYS = ("cache_write_5m", "cache_write_1h", "cache_read", "web_search_per_request", "fast_multiplier")
@@ -107,9 +151,11 @@ def load_config_prices(path: pathlib.Path) -> dict[str, ModelPrice]:
             raise PriceConfigError(one_line(f"{where}: missing {missing[0]!r}"))
         rates: dict[str, float] = {}
         for key, value in fields.items():
+            top = MAX_MULTIPLIER if key == "fast_multiplier" else MAX_RATE
             # bool is an int subclass: `input = true` must not read as 1.0.
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-                raise PriceConfigError(one_line(f"{where}: {key} must be a number >= 0, got {value!r}"))
+            if (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+                    or not 0 <= value <= top):
+                raise PriceConfigError(one_line(f"{where}: {key} must be a number >= 0 and at most {top:g}, got {value!r}"))
             rates[key] = float(value)
         input_rate = rates["input"]
         out[model] = ModelPrice(

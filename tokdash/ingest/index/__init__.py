@@ -82,6 +82,7 @@ __all__ = [
     "IndexStore",
     "IndexUnavailable",
     "IndexUsageError",
+    "RefusedPath",
     "SessionsSnapshot",
     "SyncResult",
     "code_fingerprint",
@@ -99,18 +100,29 @@ class _Damaged(Exception):
     """A read found the index damaged; the file was moved aside."""
 
 
-def check_forget(paths: Iterable[str]) -> list[str]:
+class RefusedPath(IndexUsageError):
+    """A ``--forget`` path that cannot be meant: empty, a file system root, or a folder holding a
+    whole root of the index (a usage error: nothing was changed)."""
+
+
+def check_forget(paths: Iterable[str], roots: Roots | None = None) -> list[str]:
     """``--forget`` paths made absolute, refusing what cannot be meant: an empty path (an unset
-    shell variable would otherwise name the current folder) and a file system root.
-    Raises :class:`IndexUsageError`."""
+    shell variable would otherwise name the current folder), a file system root, and a folder
+    that holds a whole root of ``roots`` (that is forgetting everything: remove the index
+    file instead). Raises :class:`RefusedPath`."""
+    whole = [os.path.abspath(r) for rs in (roots.by_agent.values() if roots is not None else ()) for r in rs]
     out = []
     for p in paths:
         text = str(p)
         if not text.strip():
-            raise IndexUsageError("refusing to forget an empty path (an unset variable?)")
+            raise RefusedPath("refusing to forget an empty path (an unset variable?)")
         full = os.path.abspath(os.path.expanduser(text))
         if os.path.dirname(full) == full:
-            raise IndexUsageError(f"refusing to forget {full}: that is every file there is")
+            raise RefusedPath(f"refusing to forget {full}: that is every file there is")
+        for r in whole:
+            if r == full or r.startswith(full.rstrip(os.sep) + os.sep):
+                raise RefusedPath(f"refusing to forget {full}: it holds all of {r}, a folder tokdash reads "
+                                  "(to start over, remove the index file)")
         out.append(full)
     return out
 
@@ -210,7 +222,7 @@ class Index:
         :class:`IndexUnavailable` when the index cannot be used at all (the caller then
         reads the transcripts without it).
         """
-        forget = check_forget(forget)
+        forget = check_forget(forget, self.roots)
         for attempt in range(2):
             try:
                 return self._sync_once(found, finalize=finalize, rebuild=rebuild, forget=forget, full=full,
@@ -259,7 +271,7 @@ class Index:
     def forget_preview(self, paths: Iterable[str]) -> tuple[list[str], set[SessionKey]]:
         """(the files, the sessions) ``sync(forget=paths)`` would drop, read without changing anything."""
         conn = self._open()
-        return queries.forget_preview(conn, check_forget(paths))
+        return queries.forget_preview(conn, check_forget(paths, self.roots))
 
     def unforget(self, paths: Iterable[str]) -> list[str]:
         """Stop ignoring forgotten files (exactly these, or every one under these folders): the

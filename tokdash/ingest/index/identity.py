@@ -16,11 +16,12 @@ from pathlib import Path
 
 from tokdash.ingest.discovery import Roots
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Layout of the tables and of the stored bytes. An index of an older schema is moved aside
 (kept) and its history carried into a new file; one of a newer schema is left alone
 (see ``migrate``). 2: checksums on every blob and row, file heads (rewrites in place),
-the other files holding a copy of each call and event (withdrawal), escaped paths."""
+the other files holding a copy of each call and event (withdrawal), escaped paths.
+3: a call's cost in two integer columns (whole dollars, pico-dollars), exact at any size."""
 PARSER_VERSION = 1
 """Bump whenever ``sources/``, the store or the summaries count differently: the index
 then rebuilds itself from the transcripts (carrying over those that are gone). A hash
@@ -80,10 +81,12 @@ def price_fingerprint(config_path: Path | None) -> str:
     h = hashlib.blake2b(digest_size=10)
     h.update(datetime.now(UTC).date().isoformat().encode())
     if config_path is not None:
+        from tokdash.model.config import ConfigError, read_config_bytes
+
         try:
-            h.update(config_path.read_bytes())
-        except OSError:
-            h.update(b"\x00no-config")
+            h.update(read_config_bytes(config_path) or b"\x00no-config")  # a FIFO must not block here
+        except ConfigError as exc:
+            h.update(b"\x00bad-config" + str(exc).encode("utf-8", "replace"))
     h.update(pricing_code_hash().encode())
     try:
         spec = importlib.util.find_spec("genai_prices")

@@ -15,10 +15,10 @@ from pathlib import Path
 from tokdash.ingest.index import codec, db
 from tokdash.ingest.index.db import _Corrupt
 from tokdash.ingest.index.identity import NEW, SCHEMA_VERSION, version_problem
-from tokdash.ingest.index.tables import SLOT_CK_SQL
+from tokdash.ingest.index.tables import SLOT_CK_SQL, check_session_row
 from tokdash.ingest.index.store import IndexStore
 from tokdash.ingest.index.run import SyncResult
-from tokdash.model.history import BUCKET_SECONDS, Fact, facts_from_sessions
+from tokdash.model.history import BUCKET_SECONDS, PICO, Fact, facts_from_sessions
 from tokdash.model.records import Usage
 from tokdash.model.session import SessionSummary
 from tokdash.model.store import Session, SessionKey
@@ -58,20 +58,20 @@ def facts(open_conn: Callable[[], sqlite3.Connection], result: SyncResult,
     if until is not None:
         where.append("ts > 0 AND ts < ?")
         args.append(until)
-    # Costs are integer pico-dollars, summed as micro-dollars (TOTAL: a float that never
-    # overflows, exact below $9e9) plus the pico remainders (SUM: exact, far from overflowing),
-    # so a total past SQLite's 64-bit integers is still an answer. Token counts are SUMmed
-    # (exact); only if that overflows (hostile counts) are they TOTALled. Every row is
-    # checked against its ``ck`` in the same pass: a flipped byte is damage, not a number.
-    cols = ("input", "output", "cw5", "cw1h", "cr", "reasoning", "web")
+    # Costs are stored as (whole dollars, pico-dollars below a dollar), both integers: each
+    # part's SUM is exact and cannot overflow for any real fleet; if a hostile one does
+    # overflow (SQLite raises), the sums are TOTALled as floats instead of failing. Every
+    # row is checked against its ``ck`` in the same pass: a flipped byte is damage, not a
+    # number. NOT INDEXED: a flipped byte in an index page could point the range scan at
+    # the wrong rows, which no row checksum would notice; the full scan reads rows only.
+    cols = ("input", "output", "cw5", "cw1h", "cr", "reasoning", "web", "cost_usd", "cost_pico")
     where_sql = " WHERE " + " AND ".join(where) if where else ""
 
     def query(agg: str) -> list:
         return open_conn().execute(
             f"SELECT CAST(ts / {BUCKET_SECONDS} AS INTEGER) * {BUCKET_SECONDS} AS b, agent, session_id, model, "
-            "COUNT(*), " + ", ".join(f"{agg}({c})" for c in cols) + ", "
-            "TOTAL(IFNULL(cost, 0) / 1000000), SUM(IFNULL(cost, 0) % 1000000), SUM(cost IS NULL), "
-            f"SUM(ck != {SLOT_CK_SQL}) FROM slots{where_sql} GROUP BY b, agent, session_id, model",
+            "COUNT(*), " + ", ".join(f"{agg}({c})" for c in cols) + ", SUM(cost_usd IS NULL), "
+            f"SUM(ck != {SLOT_CK_SQL}) FROM slots NOT INDEXED{where_sql} GROUP BY b, agent, session_id, model",
             args,
         ).fetchall()
 
@@ -82,14 +82,14 @@ def facts(open_conn: Callable[[], sqlite3.Connection], result: SyncResult,
             raise
         rows = query("TOTAL")
     out: list[Fact] = []
-    for b, agent, sid, model, n, i, o, w5, w1, cr, rs, web, micro, rem, unpriced, bad in rows:
+    for b, agent, sid, model, n, i, o, w5, w1, cr, rs, web, usd, pico, unpriced, bad in rows:
         if bad:
             raise _Corrupt("a stored call fails its checksum")
         if memory and (agent, sid) in memory:
             continue
         usage = Usage(*(int(t) for t in (i, o, w5, w1, cr, rs, web)))
-        out.append(Fact(float(b) if b > 0 else 0.0, agent, sid, model, usage, n, int(micro) * 1_000_000 + rem,
-                        unpriced))
+        cost = int(usd or 0) * PICO + int(pico or 0)
+        out.append(Fact(float(b) if b > 0 else 0.0, agent, sid, model, usage, n, cost, unpriced))
     if memory:
         out += _in_range(facts_from_sessions(memory.values(), result.prices), since, until)
     return out
@@ -130,6 +130,7 @@ def sessions_snapshot(conn: sqlite3.Connection, reader: codec.Reader,
         archived: set[SessionKey] = set()
         loads = reader.loads
         for agent, sid, arch, blob in conn.execute("SELECT agent, session_id, archived, summary FROM sessions"):
+            check_session_row(agent, sid, arch)
             key = (agent, sid)
             fp = hash(blob)
             prints[key] = fp

@@ -26,7 +26,7 @@ from tokdash.ingest.index.db import _Corrupt
 from tokdash.ingest.index.prices import _Prices
 from tokdash.ingest.index.store import IndexStore
 from tokdash.ingest.reader import FileState
-from tokdash.model.history import to_pico
+from tokdash.model.history import PICO, to_pico
 from tokdash.model.session import SessionSummary
 from tokdash.model.store import SessionKey, event_file
 from tokdash.sources import SOURCES
@@ -37,20 +37,21 @@ _M = 2147483647
 """Modulus of the slots' ``ck``: every term stays far inside SQLite's 64-bit integers."""
 SLOT_CK_SQL = (
     f"(3 * (input % {_M}) + 5 * (output % {_M}) + 7 * (cw5 % {_M}) + 11 * (cw1h % {_M}) + 13 * (cr % {_M}) "
-    f"+ 17 * (reasoning % {_M}) + 19 * (web % {_M}) "
-    f"+ 23 * (CASE typeof(cost) WHEN 'integer' THEN cost % {_M} ELSE 0 END) "
-    f"+ 29 * (CAST(ts AS INTEGER) % {_M}) + 31 * open) % {_M}"
+    f"+ 17 * (reasoning % {_M}) + 19 * (web % {_M}) + 23 * (IFNULL(cost_usd, {_M} - 1) % {_M}) "
+    f"+ 37 * (IFNULL(cost_pico, {_M} - 1) % {_M}) + 29 * (CAST(ts AS INTEGER) % {_M}) + 31 * open) % {_M}"
 )
 """The ``ck`` of a slots row recomputed from its columns, in SQL: ``ck != SLOT_CK_SQL`` is a damaged row."""
 
 
 def slot_ck(input: int, output: int, cw5: int, cw1h: int, cr: int, reasoning: int, web: int,
-            cost: int | float | None, ts: float, is_open: int) -> int:
+            cost_usd: int | None, cost_pico: int | None, ts: float, is_open: int) -> int:
     """``SLOT_CK_SQL``, in Python (the value written with the row)."""
     m = _M
-    c = cost % m if type(cost) is int else 0
+    usd = m - 1 if cost_usd is None else cost_usd
+    pico = m - 1 if cost_pico is None else cost_pico
     return (3 * (input % m) + 5 * (output % m) + 7 * (cw5 % m) + 11 * (cw1h % m) + 13 * (cr % m)
-            + 17 * (reasoning % m) + 19 * (web % m) + 23 * c + 29 * (int(ts) % m) + 31 * is_open) % m
+            + 17 * (reasoning % m) + 19 * (web % m) + 23 * (usd % m) + 37 * (pico % m) + 29 * (int(ts) % m)
+            + 31 * is_open) % m
 
 
 def _file_ck(path: str, agent: str, dev, ino, size, mtime, offset, resets, bad_lines, head_len) -> int:
@@ -130,12 +131,20 @@ def cached_summaries(conn: sqlite3.Connection, reader: codec.Reader,
     archived: set[SessionKey] = set()
     loads = reader.loads
     for agent, sid, arch, blob in conn.execute("SELECT agent, session_id, archived, summary FROM sessions"):
+        check_session_row(agent, sid, arch)
         if skip and (agent, sid) in skip:
             continue
         out.append(loads(blob))  # type: ignore[arg-type]
         if arch:
             archived.add((agent, sid))
     return out, archived
+
+
+def check_session_row(agent: object, sid: object, arch: object) -> None:
+    """A ``sessions`` row's columns have the types they were written with (the summary blob
+    has its own checksum): a flipped byte in a record header changes them."""
+    if type(agent) is not str or type(sid) is not str or arch not in (0, 1) or type(arch) is not int:
+        raise _Corrupt("a stored session row is damaged")
 
 
 # --- writing ----------------------------------------------------------------------------
@@ -188,23 +197,24 @@ def write_store(conn: sqlite3.Connection, store: IndexStore, prices: _Prices) ->
         for s, slot in store.dirty_slots():
             c = slot.best
             u = c.usage
-            cost = pico_or_none(prices.cost(c.model, u, fast=c.fast))
+            usd, pico = cost_columns(prices.cost(c.model, u, fast=c.fast))
             is_open = int(slot.open)
             yield (
                 enc_key(slot.primary), s.agent, s.session_id, enc_path(c.file_path), c.timestamp, c.model,
                 u.input, u.output, u.cache_write_5m, u.cache_write_1h, u.cache_read, u.reasoning, u.web_search,
-                cost, is_open, dumps({"best": c, "tools": slot.tools, "others": slot.others}),
+                usd, pico, is_open, dumps({"best": c, "tools": slot.tools, "others": slot.others}),
                 slot_ck(u.input, u.output, u.cache_write_5m, u.cache_write_1h, u.cache_read, u.reasoning,
-                        u.web_search, cost, c.timestamp, is_open),
+                        u.web_search, usd, pico, c.timestamp, is_open),
             )
 
     conn.executemany(
         "INSERT INTO slots (pk, agent, session_id, file, ts, model, input, output, cw5, cw1h, cr, reasoning, "
-        "web, cost, open, data, ck) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (pk) "
-        "DO UPDATE SET agent = excluded.agent, session_id = excluded.session_id, file = excluded.file, "
-        "ts = excluded.ts, model = excluded.model, input = excluded.input, output = excluded.output, "
-        "cw5 = excluded.cw5, cw1h = excluded.cw1h, cr = excluded.cr, reasoning = excluded.reasoning, "
-        "web = excluded.web, cost = excluded.cost, open = excluded.open, data = excluded.data, ck = excluded.ck",
+        "web, cost_usd, cost_pico, open, data, ck) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (pk) DO UPDATE SET agent = excluded.agent, session_id = excluded.session_id, "
+        "file = excluded.file, ts = excluded.ts, model = excluded.model, input = excluded.input, "
+        "output = excluded.output, cw5 = excluded.cw5, cw1h = excluded.cw1h, cr = excluded.cr, "
+        "reasoning = excluded.reasoning, web = excluded.web, cost_usd = excluded.cost_usd, "
+        "cost_pico = excluded.cost_pico, open = excluded.open, data = excluded.data, ck = excluded.ck",
         slot_rows(),
     )
     conn.executemany(
@@ -238,17 +248,12 @@ def write_summaries(conn: sqlite3.Connection, summaries: dict[SessionKey, Sessio
     )
 
 
-MAX_PICO = 2**62
-"""A call's cost stored as an exact integer below this ($4.6M); above, as a float."""
-
-
-def pico_or_none(cost: float | None) -> int | float | None:
-    """A call's cost for the calls table: integer pico-dollars, NULL when unpriced (or when a
-    price made it infinite or NaN: that is no cost). A cost too large for SQLite's 64-bit
-    integers is stored as a float instead of overflowing."""
+def cost_columns(cost: float | None) -> tuple[int | None, int | None]:
+    """A call's cost for the calls table: (whole dollars, pico-dollars below a dollar), both
+    integers, so any cost is exact and no single one overflows SQLite's 64-bit integers
+    (one ``cost`` column of pico-dollars did past $9.2M). (NULL, NULL) when unpriced -- or when
+    a price made it infinite or NaN: that is no cost."""
     if cost is None or not math.isfinite(cost):
-        return None
-    pico = to_pico(cost)
-    return pico if abs(pico) < MAX_PICO else float(pico)
-
-
+        return None, None
+    usd, pico = divmod(to_pico(cost), PICO)
+    return usd, pico
