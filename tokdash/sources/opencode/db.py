@@ -28,7 +28,7 @@ from urllib.parse import quote
 from tokdash.model.records import Batch, ToolUse
 from tokdash.sources import notices
 from tokdash.sources.base import load_json
-from tokdash.sources.opencode.records import PROMPT_TRIES, Builder, Tree, tool_of
+from tokdash.sources.opencode.records import PROMPT_TRIES, Builder, Tree, ms, tool_of
 
 BUSY_TIMEOUT = 0.25
 """Seconds a read waits for a lock before giving up until the next tick."""
@@ -106,17 +106,26 @@ def _fresh(rows: list, cur: dict, table: str) -> list:
     return out
 
 
-def _query(path: str, cur: dict) -> tuple[list, list, dict, dict, dict]:
-    """(session rows, message rows with their data decoded, tool parts, text parts, the
-    cursor's new stamps) changed since the cursor, read in one snapshot. ``cur`` itself is
-    left alone: the caller moves it once everything was read."""
+_SESSION_COLUMNS = "id, parent_id, title, directory, version, time_updated"
+_SPAN = (
+    "WITH RECURSIVE tree(id) AS (SELECT ? UNION SELECT s.id FROM session s JOIN tree t ON s.parent_id = t.id) "
+    "SELECT min(time_created), max(time_updated) FROM message WHERE session_id IN (SELECT id FROM tree)"
+)
+"""First and last activity of a root session and every session under it."""
+_MAX_DEPTH = 32
+
+
+def _query(path: str, cur: dict) -> tuple:
+    """Everything one read needs, in one snapshot: (changed session rows, every session row
+    needed to find roots, changed message rows with their data decoded, tool parts, text
+    parts, the span of every touched root, the cursor's new stamps). ``cur`` itself is left
+    alone: the caller moves it once everything was read."""
     cur = {**cur, "s_seen": dict(cur.get("s_seen", {})), "m_seen": dict(cur.get("m_seen", {}))}
     conn = connect(path)
     try:
         conn.execute("BEGIN")
-        sessions = _fresh(conn.execute(
-            "SELECT id, parent_id, title, directory, version, time_updated FROM session WHERE time_updated >= ?",
-            (cur.get("s", -1) - LOOKBACK_MS,)).fetchall(), cur, "s")
+        changed = _fresh(conn.execute(f"SELECT {_SESSION_COLUMNS} FROM session WHERE time_updated >= ?",
+                                      (cur.get("s", -1) - LOOKBACK_MS,)).fetchall(), cur, "s")
         rows = _fresh(conn.execute(
             "SELECT id, session_id, time_created, time_updated, data FROM message WHERE time_updated >= ? "
             "ORDER BY time_updated, id", (cur.get("m", -1) - LOOKBACK_MS,)).fetchall(), cur, "m")
@@ -126,17 +135,33 @@ def _query(path: str, cur: dict) -> tuple[list, list, dict, dict, dict]:
             rows += conn.execute(f"SELECT id, session_id, time_created, time_updated, data FROM message "
                                  f"WHERE id IN ({marks})", part).fetchall()
         messages = [(mid, sid, created, updated, load_json(data)) for mid, sid, created, updated, data in rows]
+        # The sessions of these messages and their parents, up to each root.
+        sessions = {r[0]: r for r in changed}
+        need = {sid for _m, sid, *_ in messages if isinstance(sid, str)} - set(sessions)
+        for _ in range(_MAX_DEPTH):
+            if not need:
+                break
+            for part, marks in _chunks(sorted(need)):
+                for r in conn.execute(f"SELECT {_SESSION_COLUMNS} FROM session WHERE id IN ({marks})", part):
+                    sessions[r[0]] = r
+            need = {r[1] for r in sessions.values() if isinstance(r[1], str)} - set(sessions) - need
         roles: dict[str, list[str]] = {"assistant": [], "user": []}
         for mid, _sid, _c, _u, data in messages:
             if isinstance(data, dict) and data.get("role") in roles:
                 roles[data["role"]].append(mid)
         tools = _parts(conn, roles["assistant"], "tool")
         texts = _parts(conn, roles["user"], "text")
+        tree = Tree({})
+        for sid, parent, title, directory, version, _updated in sessions.values():
+            tree.add(sid, parent, title, directory, version)
+        roots = {tree.root(sid) for _m, sid, *_ in messages if isinstance(sid, str)}
+        roots |= {tree.root(r[0]) for r in changed}
+        spans = {root: conn.execute(_SPAN, (root,)).fetchone() for root in roots}
         conn.execute("COMMIT")
     finally:
         conn.close()
     moved = {k: cur[k] for k in ("s", "m", "s_seen", "m_seen")}
-    return sessions, messages, tools, texts, moved
+    return tree, messages, tools, texts, spans, moved
 
 
 def read_db(state) -> Batch | None:
@@ -153,7 +178,7 @@ def read_db(state) -> Batch | None:
     cur = ctx.state
     state.ident, state.mtime = (st.st_dev, st.st_ino), st.st_mtime
     try:
-        sessions, messages, tools, texts, moved = _query(path, cur)
+        tree, messages, tools, texts, spans, moved = _query(path, cur)
     except sqlite3.Error as exc:
         # Locked by a writer in rollback-journal mode, half-migrated, or not a database
         # (yet): nothing is known, nothing is withdrawn. A size that no longer matches makes
@@ -175,18 +200,15 @@ def read_db(state) -> Batch | None:
     # every sync asks (a cheap query when nothing changed).
     state.offset = st.st_size
     state.size = -1 if wal else st.st_size
-    tree = Tree(cur.setdefault("sessions", {}))
-    for sid, parent, title, directory, version, _updated in sessions:
-        tree.add(sid, parent, title, directory, version)
     batch = Batch(path=path)
-    build = Builder(ctx, tree, batch, native=True)
-    for sid, *_rest in sessions:
-        if tree.root(sid) in build.metas:
-            build.meta(tree.root(sid))  # a renamed or moved session with messages already counted
+    build = Builder(ctx, tree, batch, native=True, metas={})
+    bad: dict = cur.setdefault("bad", {})
     pending = cur.setdefault("pending", {})
     for mid, sid, created, _updated, data in messages:
         if not isinstance(data, dict) or not isinstance(sid, str):
-            build.bad(sid)
+            root = build.bad(sid)
+            if root is not None:
+                bad[root] = bad.get(root, 0) + 1
             continue
         found: dict[str, ToolUse] = {}
         for part in tools.get(mid, ()):
@@ -206,6 +228,12 @@ def read_db(state) -> Batch | None:
             if text is not None:
                 pending.pop(mid, None)
         build.message(mid, sid, data, created if type(created) is int else 0, found, text)
+    for root, (first, last) in spans.items():
+        if first is None:
+            continue  # a session without messages yet: nothing to show
+        meta = build.meta(root)
+        meta.first_ts, meta.last_ts = ms(first), ms(last)
+        meta.bad_lines = bad.get(root, 0)
     state.bad_lines += batch.bad_lines
     build.finish()
     return batch if batch.calls or batch.events or batch.metas else None

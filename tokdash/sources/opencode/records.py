@@ -104,8 +104,8 @@ def tool_of(part: dict) -> tuple[str, ToolUse] | None:
 
 
 class Tree:
-    """The sessions of one file (``id -> [parent id, title, directory, version]``, kept in
-    the file's cursor), and the root each belongs to."""
+    """Sessions by id (``id -> [parent id, title, directory, version]``), and the root each
+    belongs to."""
 
     def __init__(self, known: dict) -> None:
         self.known = known
@@ -131,16 +131,22 @@ class Tree:
 
 
 class Builder:
-    """Turns one file's messages into records, keeping each root session's meta (in the
-    file's cursor, so a later read continues its first and last activity)."""
+    """Turns one file's messages into records and the metas of their root sessions.
 
-    def __init__(self, ctx: FileContext, tree: Tree, batch: Batch, *, native: bool) -> None:
+    ``metas`` (root id -> meta) may be kept across reads (a legacy session file keeps its
+    one meta in its cursor, to continue its first and last activity), or be fresh each read
+    (the database asks itself for each touched session's span instead of keeping a meta
+    for every session it ever held).
+    """
+
+    def __init__(self, ctx: FileContext, tree: Tree, batch: Batch, *, native: bool,
+                 metas: dict[str, SessionMeta]) -> None:
         self.ctx = ctx
         self.tree = tree
         self.batch = batch
         self.native = native
         """False for the legacy tree: a database copy of the same message wins ties."""
-        self.metas: dict[str, SessionMeta] = ctx.state.setdefault("metas", {})
+        self.metas = metas
         self.touched: set[str] = set()
 
     def meta(self, root: str) -> SessionMeta:
@@ -210,11 +216,15 @@ class Builder:
             how = finish or (str(error.get("name")) if isinstance(error, dict) else "stop")
             batch.events.append(Event((NAME + "-turn-end", mid), root, "turn_end", done, rank, how))
 
-    def bad(self, sid) -> None:
-        """A message of session ``sid`` that did not decode: skipped, counted on its root."""
+    def bad(self, sid) -> str | None:
+        """A message of session ``sid`` that did not decode: skipped, counted on its root
+        (returned, when known)."""
         self.batch.bad_lines += 1
         if isinstance(sid, str) and sid:
-            self.meta(self.tree.root(sid)).bad_lines += 1
+            root = self.tree.root(sid)
+            self.meta(root).bad_lines += 1
+            return root
+        return None
 
     def finish(self) -> None:
         """Put a snapshot of every touched root session's meta into the batch."""

@@ -112,7 +112,7 @@ def read_session(state) -> Batch | None:
     storage = storage_of(path)
     tree = Tree(cur.setdefault("sessions", {}))
     batch = Batch(path=state.path)
-    build = Builder(ctx, tree, batch, native=False)
+    build = Builder(ctx, tree, batch, native=False, metas=cur.setdefault("metas", {}))
     doc = read_json(path)
     if not isinstance(doc, dict):
         build.bad(None)
