@@ -243,6 +243,7 @@ def summarize(session: Session, prices) -> SessionSummary:
         elif kind == "turn_end":
             if turn_end is None or ev.timestamp > turn_end:
                 turn_end = ev.timestamp
+            continue  # the end of a turn is not activity of its own: it dates nothing
         elif kind == "tool":
             tools[ev.text] += 1
         elif kind == "tool_output":
