@@ -143,7 +143,8 @@ def main() -> int:
             "[budget]\ndaily_usd = 100000\nhard_cap = true\n", encoding="utf-8")
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "NO_COLOR")}
         env.update(HOME=str(home), TOKDASH_DATA_DIR=str(root / "data"), XDG_CONFIG_HOME=str(root / "config"),
-                   XDG_CACHE_HOME=str(root / "cache"), TMPDIR=str(root / "tmp"), PYTHONPYCACHEPREFIX=str(root / "pycache"),
+                   XDG_CACHE_HOME=str(root / "cache"), TMPDIR=str(root / "tmp"),
+                   PYTHONPYCACHEPREFIX=str(root / "pycache"),
                    CLAUDE_CONFIG_DIR=str(home / ".claude"), PYTHONPATH=str(REPO))
         for var in ("CODEX_HOME", "GEMINI_DIR", "QWEN_DIR"):
             env.pop(var, None)
@@ -159,10 +160,10 @@ def main() -> int:
 
         cases: list[Case] = [Case("floor: python -c 'import orjson, sqlite3'", [PY, "-c", "import orjson, sqlite3"])]
         for label, path in (("small", small), ("45 MB", big)):
+            limits = {"five_hour": {"used_percentage": 42, "resets_at": int(time.time()) + 3600},
+                      "seven_day": {"used_percentage": 12}}
             hook = orjson.dumps({"session_id": path.stem, "transcript_path": str(path), "cwd": "/home/dev",
-                                 "model": {"id": "claude-opus-4-6", "display_name": "Opus"},
-                                 "rate_limits": {"five_hour": {"used_percentage": 42, "resets_at": int(time.time()) + 3600},
-                                                 "seven_day": {"used_percentage": 12}}})
+                                 "model": {"id": "claude-opus-4-6", "display_name": "Opus"}, "rate_limits": limits})
             size = sum(f.stat().st_size for f in [path, *path.with_suffix("").rglob("*.jsonl")])
             tag = f"{label} ({size / 1e6:.1f} MB)"
             turn = Turn(path)

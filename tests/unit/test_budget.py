@@ -188,7 +188,8 @@ def test_notifications_are_sanitised():
 
 def test_header_gauges_are_plain_text_with_bands():
     now = at("2026-03-04T12:00:00")
-    windows = [PlanWindow("claude", "5h", 42.0, now + 3600, now), PlanWindow("claude", "7d", 91.0, now + 5 * 86400, now),
+    windows = [PlanWindow("claude", "5h", 42.0, now + 3600, now),
+               PlanWindow("claude", "7d", 91.0, now + 5 * 86400, now),
                PlanWindow("codex", "5h", None, now + 600, now, ESTIMATE, 300, 1000, 3.4)]
     statuses = evaluate(parse_budget({"daily_usd": 20, "session_usd": 1}), [fact(now, 12.0)], now, PARIS,
                         session=SessionSpend(("claude", "s1"), 5, 1))

@@ -185,16 +185,6 @@ def test_a_damaged_index_fails_open(home):
     _quiet(_hook(home, "UserPromptSubmit", path))
 
 
-def test_the_hook_reads_the_index_the_default_roots_use(home):
-    """``spend.index_file`` names the file ``identity.index_path`` gives (it avoids importing the
-    index package for speed, so this keeps the two equal)."""
-    code = ("from tokdash.ingest.spend import default_roots, index_file\n"
-            "from tokdash.ingest.index.identity import index_path\n"
-            "r = default_roots()\nprint(index_file(r) == index_path(r))\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=home["env"], timeout=60)
-    assert proc.stdout.strip() == "True", proc.stderr
-
-
 def test_recorded_facts_equal_the_index_facts(home):
     """The hook's one grouped query gives what the index's own history facts give."""
     _session(home, 3)

@@ -113,12 +113,14 @@ def uninstalled(settings: dict) -> dict:
 
 
 def _read(path: Path) -> dict:
+    from tokdash.paths import read_regular
+
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return {}
+        data = read_regular(path)  # never blocks on a FIFO, refuses what is not a file
     except OSError as exc:
-        raise CliError(f"tokdash: cannot read {path}: {exc.strerror or exc}") from None
+        raise CliError(f"tokdash: cannot read {path}: {exc.strerror or exc}; left it untouched") from None
+    if data is None:
+        return {}
     if not data.strip():
         return {}
     try:
@@ -165,8 +167,6 @@ def run_install(args, *, remove: bool = False) -> int:
     """``tokdash hook install|uninstall [--settings PATH]``."""
     given = Path(os.path.expanduser(args.settings)) if args.settings else default_settings()
     path = Path(os.path.realpath(given))  # a symlinked settings.json (dotfiles): write the real file
-    if path.is_dir():
-        raise CliError(f"tokdash: {given} is a folder, not a settings file")
     settings = _read(path)
     new = uninstalled(settings) if remove else installed(settings)
     if new == settings:

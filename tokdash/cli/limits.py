@@ -37,7 +37,8 @@ def add_parsers(sub, rsub) -> None:
                        ("uninstall", "remove tokdash's hooks from Claude Code's settings")):
         p = hsub.add_parser(name, help=what)
         p.add_argument("--settings", metavar="PATH",
-                       help="the settings file (default: $CLAUDE_CONFIG_DIR/settings.json, else ~/.claude/settings.json)")
+                       help="the settings file (default: $CLAUDE_CONFIG_DIR/settings.json, else "
+                            "~/.claude/settings.json)")
 
 
 def dispatch(args) -> int | None:

@@ -95,7 +95,9 @@ def session_line(hook: dict, transcript: Path, *, data: Path | None = None, now:
         if isinstance(header, str):
             return header
     agent = header["agent"]
-    tables = header.get("config") or {}
+    tables = header.get("config")
+    if tables is None:  # tables the state could not keep (a TOML date in them): read the file
+        tables = _config(Path(header["config_path"])) if header.get("config_path") else {}
     config = _statusline_config(tables.get("statusline"))
     windows = statusline_windows(agent, hook.get("rate_limits"), now)
     if windows:

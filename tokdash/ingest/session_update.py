@@ -43,7 +43,7 @@ from tokdash.ingest.session_state import (
 )
 from tokdash.model.records import SessionMeta
 from tokdash.model.store import CallSlot, Store
-from tokdash.model.tally import FAST, MODEL, OPEN, SID, USAGE, Copy, Tally, call_of, copy_of
+from tokdash.model.tally import FAST, MODEL, OPEN, SID, USAGE, Tally, call_of, copy_of
 from tokdash.sources.base import FileContext, Source
 
 _CTX_FIELDS = tuple(f.name for f in dataclasses.fields(FileContext))

@@ -3,7 +3,8 @@
 The guard must not read transcripts. What tokdash already knows is in two places:
 
 - the persistent index (every session as the last sync of any tokdash left it), read
-  here read-only with one grouped query over its calls table;
+  here read-only through the index's own queries (its grouped history facts, its stored
+  session summaries), so every check it makes on its rows applies;
 - the status line's per-session states (:mod:`tokdash.ingest.session_state`), brought up
   to date on every render of a Claude Code session: fresher than the index for the
   sessions that have one. Only their headers are read.
@@ -14,7 +15,6 @@ both. The alerts already raised are kept here too (``alerts-<channel>.json``).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sqlite3
 import urllib.parse
@@ -26,16 +26,11 @@ from tokdash.ingest.discovery import Roots, resolve_roots
 from tokdash.ingest.session_state import FOLDER, read_header, state_path
 from tokdash.model.alerts import AlertTracker
 from tokdash.model.history import Fact
-from tokdash.model.records import Usage
 from tokdash.model.tally import Tally
 from tokdash.paths import data_dir
 from tokdash.sources import SOURCES
 
 SessionKey = tuple[str, str]
-COLUMNS = frozenset({"agent", "session_id", "ts", "model", "input", "output", "cw5", "cw1h", "cr", "reasoning",
-                     "web", "cost"})
-"""The columns of the index's ``slots`` table this reader sums (a test checks its sums against
-the index's own ``facts``); an index without them is one this reader does not know."""
 BUSY_SECONDS = 0.05
 """How long a read waits for a lock before the index counts as locked (the hook fails open)."""
 
@@ -52,27 +47,11 @@ def default_roots() -> Roots:
 
 
 def index_file(roots: Roots, data: Path | None = None) -> Path:
-    """The index file of ``roots``: the same name ``tokdash.ingest.index.identity.index_path``
-    gives (a test keeps the two equal), without importing the index package (~30 ms)."""
-    lines = sorted(f"{agent}\t{os.path.abspath(p)}" for agent, paths in roots.by_agent.items() for p in paths)
-    digest = hashlib.blake2b("\n".join(lines).encode(), digest_size=6).hexdigest()
-    return (data if data is not None else data_dir()) / f"index-{digest}.db"
+    """The index file of ``roots`` (the dashboard and the reports without flags use that of
+    :func:`default_roots`)."""
+    from tokdash.ingest.index.identity import index_path
 
-
-def _connect(path: Path) -> sqlite3.Connection:
-    if not path.exists():
-        raise SpendUnavailable(f"no index yet at {path} (run tokdash or a report once)")
-    uri = "file:" + urllib.parse.quote(str(path)) + "?mode=rw"
-    try:
-        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_SECONDS, isolation_level=None)
-        conn.execute("PRAGMA query_only = 1")
-        columns = {r[1] for r in conn.execute("PRAGMA table_info(slots)")}
-    except sqlite3.Error as exc:
-        raise SpendUnavailable(f"cannot read the index {path}: {_reason(exc)}") from None
-    if not COLUMNS <= columns:
-        conn.close()
-        raise SpendUnavailable(f"the index {path} is empty or from another version of tokdash")
-    return conn
+    return index_path(roots, data)
 
 
 def _reason(exc: BaseException) -> str:
@@ -80,30 +59,58 @@ def _reason(exc: BaseException) -> str:
 
 
 class Recorded:
-    """The index (read-only) and the status line's states: facts, sessions, projects."""
+    """The index (read-only, never synced) and the status line's states: facts, sessions, projects.
+
+    Raises :class:`SpendUnavailable` when the index is missing, locked, damaged or of
+    another layout.
+    """
 
     def __init__(self, index: Path, data: Path | None = None) -> None:
+        from tokdash.ingest.index import db
+        from tokdash.ingest.index.identity import SCHEMA_VERSION
+
         self.data = data
-        self.conn = _connect(index)
         self.projects: dict[SessionKey, str] = {}
         """Projects of the sessions whose state was read (from their headers)."""
+        self._summaries: dict[SessionKey, object] = {}
+        if not index.exists():
+            raise SpendUnavailable(f"no index yet at {index} (run tokdash or a report once)")
+        uri = "file:" + urllib.parse.quote(str(index)) + "?mode=rw"
+        try:
+            self.conn = sqlite3.connect(uri, uri=True, timeout=BUSY_SECONDS, isolation_level=None)
+            self.conn.execute("PRAGMA query_only = 1")
+            self.conn.execute("BEGIN")  # one consistent view for every query below
+            meta = db.read_meta(self.conn)
+            self.reader = db.read_layouts(self.conn)
+        except sqlite3.Error as exc:
+            raise SpendUnavailable(f"cannot read the index {index}: {_reason(exc)}") from None
+        if meta.get("schema") != str(SCHEMA_VERSION) or not meta.get("code"):
+            self.close()
+            raise SpendUnavailable(f"the index {index} is not built yet, or by another version of tokdash")
 
     def close(self) -> None:
         """Let go of the index."""
-        self.conn.close()
+        try:
+            self.conn.close()
+        except sqlite3.Error:
+            pass
+
+    def _guard(self, fn):
+        from tokdash.ingest.index import codec
+        from tokdash.ingest.index.db import _Corrupt
+
+        try:
+            return fn()
+        except (sqlite3.Error, _Corrupt, codec.CodecError) as exc:
+            raise SpendUnavailable(f"cannot read the index: {_reason(exc)}") from None
 
     def facts(self, since: float) -> list[Fact]:
         """Usage per quarter hour, session and model from ``since`` on, each session counted once
         from the fresher of the index and its status-line state."""
-        try:
-            rows = self.conn.execute(
-                "SELECT CAST(ts / 900 AS INTEGER) * 900, agent, session_id, model, COUNT(*), SUM(input), "
-                "SUM(output), SUM(cw5), SUM(cw1h), SUM(cr), SUM(reasoning), SUM(web), SUM(IFNULL(cost, 0)), "
-                "SUM(cost IS NULL) FROM slots WHERE ts > 0 AND ts >= ? GROUP BY 1, 2, 3, 4", (since,)).fetchall()
-        except sqlite3.Error as exc:
-            raise SpendUnavailable(f"cannot read the index: {_reason(exc)}") from None
-        out = [Fact(float(b), a, s, m, Usage(i, o, w5, w1, cr, rs, web), n, cost, un)
-               for b, a, s, m, n, i, o, w5, w1, cr, rs, web, cost, un in rows]
+        from tokdash.ingest.index import queries
+        from tokdash.ingest.index.run import SyncResult
+
+        out = self._guard(lambda: queries.facts(lambda: self.conn, SyncResult([]), since, None))
         states = self._fresher_states(since)
         if states:
             out = [f for f in out if f.session_key not in states]
@@ -117,52 +124,44 @@ class Recorded:
             key = (header["agent"], header["sid"])
             found[key] = Tally(header["sid"], header["tally"])
             self.projects[key] = header.get("project") or ""
-        if not found:
-            return found
-        counts = self.calls(found)
-        return {k: t for k, t in found.items() if t.calls >= counts.get(k, 0)}
+        return {k: t for k, t in found.items() if t.calls >= self.calls(k)}
 
-    def calls(self, keys: Iterable[SessionKey]) -> dict[SessionKey, int]:
-        """How many calls the index holds of each session."""
-        out: dict[SessionKey, int] = {}
-        try:
-            for agent, sid in keys:
-                row = self.conn.execute("SELECT COUNT(*) FROM slots WHERE agent = ? AND session_id = ?",
-                                        (agent, sid)).fetchone()
-                out[(agent, sid)] = row[0]
-        except sqlite3.Error as exc:
-            raise SpendUnavailable(f"cannot read the index: {_reason(exc)}") from None
-        return out
+    def summary(self, key: SessionKey):
+        """The index's stored summary of one session (a ``SessionSummary``), or None."""
+        if key not in self._summaries:
+            from tokdash.ingest.index.tables import check_session_row
+
+            def read():
+                row = self.conn.execute("SELECT agent, session_id, archived, summary FROM sessions "
+                                        "WHERE agent = ? AND session_id = ?", key).fetchone()
+                if row is None:
+                    return None
+                check_session_row(row[0], row[1], row[2])
+                return self.reader.loads(row[3])
+
+            self._summaries[key] = self._guard(read)
+        return self._summaries[key]
+
+    def calls(self, key: SessionKey) -> int:
+        """How many calls the index holds of one session."""
+        s = self.summary(key)
+        return s.api_calls if s is not None else 0  # type: ignore[attr-defined]
 
     def session(self, agent: str, sid: str) -> tuple[float, int, bool, int]:
         """(cost, tokens, partial, calls) of one session as the index holds it."""
-        try:
-            row = self.conn.execute(
-                "SELECT SUM(IFNULL(cost, 0)), SUM(input + output + cw5 + cw1h + cr), SUM(cost IS NULL), COUNT(*) "
-                "FROM slots WHERE agent = ? AND session_id = ?", (agent, sid)).fetchone()
-        except sqlite3.Error as exc:
-            raise SpendUnavailable(f"cannot read the index: {_reason(exc)}") from None
-        return (row[0] or 0) / 1e12, row[1] or 0, bool(row[2]), row[3]
+        s = self.summary((agent, sid))
+        if s is None:
+            return 0.0, 0, False, 0
+        return s.cost, s.usage.total, s.cost_partial, s.api_calls  # type: ignore[attr-defined]
 
     def session_projects(self, keys: Iterable[SessionKey]) -> dict[SessionKey, str]:
         """Each session's project (cwd): from its state, else from the index's stored summary."""
         out = {k: p for k, p in self.projects.items() if p}
-        todo = [k for k in keys if k not in out]
-        if todo:
-            from tokdash.ingest.index import codec, db  # only for project budgets: decoding summaries
-
-            try:
-                reader = db.read_layouts(self.conn)
-                for agent, sid in todo:
-                    row = self.conn.execute("SELECT summary FROM sessions WHERE agent = ? AND session_id = ?",
-                                            (agent, sid)).fetchone()
-                    if row is not None:
-                        try:
-                            out[(agent, sid)] = reader.loads(row[0]).project  # type: ignore[attr-defined]
-                        except (codec.CodecError, AttributeError):
-                            continue
-            except sqlite3.Error as exc:
-                raise SpendUnavailable(f"cannot read the index: {_reason(exc)}") from None
+        for key in keys:
+            if key not in out:
+                s = self.summary(key)
+                if s is not None:
+                    out[key] = s.project  # type: ignore[attr-defined]
         return out
 
 

@@ -33,7 +33,8 @@ def budget_table(config: BudgetConfig, statuses: list[BudgetStatus], width: int 
     body = [{"budget": s.name, "project": clean(s.project, 200) or "all", "period": s.period,
              "spent": s.amount(s.spent, s.partial), "limit": s.amount(s.limit), "pct": f"{s.percent:.0f} %",
              "state": "OVER" if s.over else ("near" if s.band == "warn" else "")} for s in statuses]
-    lines = [render(cols, body, None, width)] if body else ["No period budget applies (session limits apply per session)."]
+    lines = ([render(cols, body, None, width)] if body
+             else ["No period budget applies (session limits apply per session)."])
     cap = "on: `tokdash hook` blocks prompts and tool calls at 100 %" if config.hard_cap else "off"
     lines.append(f"Alerts at {', '.join(f'{a:g} %' for a in config.alert_at)}; hard cap {cap}.")
     return "\n".join(lines)

@@ -20,6 +20,7 @@ from pathlib import Path
 import orjson
 
 from tokdash.model.limits import PlanWindow, from_raw, real_windows
+from tokdash.paths import open_regular
 from tokdash.sources.base import parse_ts
 
 TAIL = 256 * 1024
@@ -70,8 +71,8 @@ def _newest_rollouts(scan_dirs: Iterable[Path]) -> list[tuple[str, int, float]]:
             try:
                 if e.is_dir(follow_symlinks=False):
                     stack.append(e.path)
-                elif e.name.startswith("rollout-") and e.name.endswith(".jsonl"):
-                    st = e.stat()
+                elif e.name.startswith("rollout-") and e.name.endswith(".jsonl") and e.is_file(follow_symlinks=False):
+                    st = e.stat(follow_symlinks=False)
                     out.append((e.path, st.st_size, st.st_mtime))
             except OSError:
                 continue
@@ -91,20 +92,31 @@ def _file_snapshot(path: str, size: int, mtime: float, now: float) -> tuple[floa
 
 
 def read_tail(path: str, size: int, now: float) -> tuple[float, list[dict]] | None:
-    """The newest real snapshot in the end of one rollout: (seen at, raw windows), or None."""
-    tail = TAIL
+    """The newest real snapshot in the end of one rollout: (seen at, raw windows), or None.
+
+    Opened without blocking and checked to be a regular file (a FIFO named like a rollout
+    must not hang a dashboard or a status line)."""
     try:
-        with open(path, "rb") as f:
-            while True:
-                start = max(size - tail, 0)
-                f.seek(start)
-                data = f.read(size - start)
-                snap = newest_in(data, whole=start == 0, now=now)
-                if snap is not None or start == 0 or tail >= MAX_TAIL:
-                    return snap
-                tail *= 2
+        opened = open_regular(path)
     except OSError:
         return None
+    if opened is None:
+        return None
+    fd, st = opened
+    size = st.st_size
+    tail = TAIL
+    try:
+        while True:
+            start = max(size - tail, 0)
+            data = os.pread(fd, size - start, start)
+            snap = newest_in(data, whole=start == 0, now=now)
+            if snap is not None or start == 0 or tail >= MAX_TAIL:
+                return snap
+            tail *= 2
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def newest_in(data: bytes, *, whole: bool, now: float) -> tuple[float, list[dict]] | None:
