@@ -198,3 +198,25 @@ def test_header_gauges_are_plain_text_with_bands():
     assert [(s.text, s.band, s.kind) for s in segs] == [
         (f"5h 42 % ↻{reset}", "ok", "window"), ("7d 91 %", "bad", "window"),
         ("5h est. $3.40", "none", "estimate"), ("day $12.00/$20.00", "ok", "budget")]
+
+
+def test_the_dashboards_watch_shows_gauges_and_raises_each_crossing_once(isolated_env, tmp_path):
+    from tokdash.ingest import plan_limits
+    from tokdash.ingest.budget_watch import BudgetWatch
+    from tokdash.ingest.discovery import resolve_roots
+
+    config = tmp_path / "config.toml"
+    config.write_text("[budget]\ndaily_usd = 10\nbell = true\n")
+    roots = resolve_roots(["claude"], {"claude": [str(tmp_path / "claude")]})
+    now = at("2026-03-04T12:00:00")
+    plan_limits.record([PlanWindow("claude", "5h", 42.0, now + 600, now - 5)])
+    watch = BudgetWatch(roots, config, tz=PARIS)
+    assert watch.since(now) == periods(now, PARIS)["daily_usd"].start
+    windows = watch.windows(now)
+    first = watch.check([fact(now - 60, 9.0)], now, windows=windows)
+    assert [s.text.split(" ↻")[0] for s in first.segments] == ["5h 42 %", "day $9.00/$10.00"]
+    assert [a.threshold for a in first.alerts] == [80.0] and first.alerts[0].terminal(bell=True, desktop=False) == "\a"
+    assert BudgetWatch(roots, config, tz=PARIS).check([fact(now - 60, 9.0)], now).alerts == []  # after a restart
+    config.write_text("[budget]\ndaily_usd = -3\n")
+    broken = BudgetWatch(roots, config)
+    assert broken.problem and not broken.config.active and broken.check([], now).segments == []
