@@ -63,7 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="IANA time zone for days, weeks (Monday first) and months, and for DATE "
                                "(default: this machine's local time)")
         add_cache_flag(hist)
-    status = sub.add_parser("statusline", help="one line for Claude Code's status line, tmux or a prompt")
+    from tokdash.cli.statusline import DESCRIPTION as STATUSLINE_DESCRIPTION
+
+    status = sub.add_parser("statusline", help="one line for Claude Code's status line, tmux or a prompt",
+                            description=STATUSLINE_DESCRIPTION)
     add_source_flags(status)
     add_cache_flag(status)
     from tokdash.cli.limits import add_parsers as add_limits_parsers

@@ -15,6 +15,19 @@ import sys
 import time
 from pathlib import Path
 
+DESCRIPTION = (
+    "With Claude Code's status-line JSON on stdin (set statusLine.command to `tokdash statusline`): that "
+    "session's model, tokens, input+output, cost, cache hit, context and plan windows, e.g. `opus-4-6 · 1.24M "
+    "tok · in+out 45.2k · $3.41 · cache 96% · ctx 45% · 5h 42% · 7d 12%`. Why two token figures: the total "
+    "counts every token the model read, cache reads included, and every call of a long session re-reads its "
+    "whole context; input+output is what was newly sent and written. A total racing ahead of input+output is "
+    "a session paying to re-read a growing context (scope creep): compact it or start afresh. 5h/7d are Claude "
+    "Code's own plan figures (Pro/Max), never estimates. Without stdin (tmux, a prompt): sessions working now, "
+    "today's spend, the plan windows and the day's budget. Parts, order, separator and colour come from the "
+    "[statusline] table of the config file; NO_COLOR turns colour off."
+)
+"""The ``tokdash statusline --help`` text."""
+
 _stdin: list[bytes] = []
 
 
