@@ -25,3 +25,8 @@ async def wait_for(pilot, predicate, deadline: float = DEADLINE) -> float:
         assert time.monotonic() - start < deadline, "timed out"
         await pilot.pause(0.01)
     return time.monotonic() - start
+
+
+def fleet_dirs(fleet) -> dict[str, list[str]]:
+    """A demo fleet's homes as ``--<agent>-dir`` values: every agent it writes."""
+    return {name: [str(path)] for name, path in fleet.dirs().items()}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.ui.conftest import fleet_dirs
 from tokdash.demo import PLANS, Fleet, Plan
 from tokdash.ingest.discovery import resolve_roots
 from tokdash.model.pricing import PriceBook
@@ -59,7 +60,7 @@ def history_fleet(root: Path) -> Fleet:
 def history_app(root: Path, *, cache: bool = True, **kwargs) -> tuple[TokdashApp, Fleet]:
     """The real app over :func:`history_fleet`, seeded synchronously, on the frozen clock."""
     fleet = history_fleet(root / "fleet")
-    roots = resolve_roots(["claude", "codex"], {"claude": [str(fleet.claude_dir)], "codex": [str(fleet.codex_dir)]})
+    roots = resolve_roots(list(fleet.dirs()), fleet_dirs(fleet))
     app = TokdashApp(roots, clock=lambda: NOW, watch=False, background_load=False, prices=PriceBook(),
                      cache=cache, **kwargs)
     app.load_sync()

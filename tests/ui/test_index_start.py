@@ -9,22 +9,21 @@ the previous run left.
 from __future__ import annotations
 
 import threading
-import time
-from argparse import Namespace
 from pathlib import Path
 
 import pytest
 
-from tests.ui.conftest import wait_for
+from tests.ui.conftest import fleet_dirs, wait_for
 from tokdash.demo import Fleet
 from tokdash.ingest.discovery import resolve_roots
+from tokdash.ingest.index_feed import IndexFeed
 from tokdash.model.pricing import PriceBook
+from tokdash.sources import SOURCES
 from tokdash.ui.app import TokdashApp
 from tokdash.ui.screens.detail import SessionDetailScreen
-from tokdash.ui.widgets.header import HeaderStrip
 from tokdash.ui.screens.history import HistoryScreen
 from tokdash.ui.screens.history_sessions import HistorySessionsScreen
-from tokdash.ingest.index_feed import IndexFeed
+from tokdash.ui.widgets.header import HeaderStrip
 from tokdash.ui.widgets.sessions_table import SessionsTable
 
 NOW = 1_790_000_000.0
@@ -41,7 +40,7 @@ def data_dir(tmp_path, monkeypatch, utc) -> Path:
 def fleet_roots(tmp_path: Path):
     fleet = Fleet(tmp_path / "fleet", now=NOW)
     fleet.write_history()
-    return fleet, resolve_roots(["claude", "codex"], {"claude": [str(fleet.claude_dir)], "codex": [str(fleet.codex_dir)]})
+    return fleet, resolve_roots(list(fleet.dirs()), fleet_dirs(fleet))
 
 
 def make(roots, **kwargs) -> TokdashApp:
@@ -72,7 +71,7 @@ def shown(app) -> dict:
 
 
 async def test_index_start_equals_the_no_cache_start(tmp_path, data_dir):
-    _fleet, roots = fleet_roots(tmp_path)
+    fleet, roots = fleet_roots(tmp_path)
     seen = {}
     for name, cache in (("memory", False), ("cold index", True), ("warm index", True)):
         app = make(roots, cache=cache)
@@ -80,7 +79,7 @@ async def test_index_start_equals_the_no_cache_start(tmp_path, data_dir):
             await settle(pilot, app)
             assert app.feed.indexed is cache
             seen[name] = shown(app)
-    assert len(seen["memory"]["rows"]) == 11
+    assert len(seen["memory"]["rows"]) == len(fleet.sessions)
     assert seen["cold index"] == seen["memory"]
     assert seen["warm index"] == seen["memory"]
 
@@ -101,7 +100,7 @@ def test_seeded_synchronously_too(tmp_path, data_dir):
 
 
 async def test_a_warm_start_shows_every_session_before_reading_a_transcript(tmp_path, data_dir, monkeypatch):
-    _fleet, roots = fleet_roots(tmp_path)
+    fleet, roots = fleet_roots(tmp_path)
     first = make(roots, background_load=False)
     first.load_sync()  # the index is built
     gate = threading.Event()
@@ -115,14 +114,14 @@ async def test_a_warm_start_shows_every_session_before_reading_a_transcript(tmp_
     app = make(roots)
     async with app.run_test(size=(160, 45)) as pilot:
         try:
-            await wait_for(pilot, lambda: table_of(app).row_count == 11)
+            await wait_for(pilot, lambda: table_of(app).row_count == len(fleet.sessions))
             assert app.catalog.loading  # the sync has not run: these rows are the stored summaries
             assert "reading new transcript bytes" in app.screen.query_one(HeaderStrip)._text.plain
             assert table_of(app).cursor_row == 0
         finally:
             gate.set()
         await settle(pilot, app)
-        assert table_of(app).row_count == 11
+        assert table_of(app).row_count == len(fleet.sessions)
 
 
 async def test_a_cold_start_says_it_builds_the_index(tmp_path, data_dir, monkeypatch):
@@ -159,7 +158,7 @@ async def test_archived_sessions_stay_marked_in_the_table_and_the_detail(tmp_pat
     from tests.ui.history_fixture import history_fleet
 
     fleet = history_fleet(tmp_path / "fleet")  # with a session six weeks old
-    roots = resolve_roots(["claude", "codex"], {"claude": [str(fleet.claude_dir)], "codex": [str(fleet.codex_dir)]})
+    roots = resolve_roots(list(fleet.dirs()), fleet_dirs(fleet))
     first = make(roots, background_load=False)
     first.load_sync()
     title = "Write the v1 release notes"
@@ -216,14 +215,14 @@ async def test_an_unusable_index_falls_back_to_reading_everything(tmp_path, monk
     not_a_dir = tmp_path / "data-is-a-file"
     not_a_dir.write_text("")
     monkeypatch.setenv("TOKDASH_DATA_DIR", str(not_a_dir))  # the index cannot even be created
-    _fleet, roots = fleet_roots(tmp_path)
+    fleet, roots = fleet_roots(tmp_path)
     app = make(roots, background_load=background)
     if not background:
         app.load_sync()
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot, app)
         assert not app.feed.indexed
-        assert table_of(app).row_count == 11
+        assert table_of(app).row_count == len(fleet.sessions)
         assert any("index cannot be used" in n.message and "reading every transcript" in n.message
                    for n in app._notifications)
         assert sum(app.catalog.summary(k).api_calls for k in app.catalog.keys()) > 0
@@ -285,7 +284,7 @@ def test_no_cache_flag_reaches_the_app(monkeypatch, tmp_path, data_dir):
     dirs = ["--claude-dir", str(fleet.claude_dir), "--codex-dir", str(fleet.codex_dir)]
     assert main(["--agent", "claude", *dirs]) == 0
     # One index over every agent's roots (as for reports); only Claude shown.
-    assert seen == {"indexed": True, "index_agents": {"claude", "codex"}, "agents": {"claude"}}
+    assert seen == {"indexed": True, "index_agents": set(SOURCES), "agents": {"claude"}}
     assert main(["--no-cache", *dirs]) == 0
     assert seen["indexed"] is False
     assert main(["--demo"]) == 0
@@ -294,8 +293,8 @@ def test_no_cache_flag_reaches_the_app(monkeypatch, tmp_path, data_dir):
 
 async def test_an_agent_filter_shows_only_that_agent_from_a_shared_index(tmp_path, data_dir):
     fleet, _ = fleet_roots(tmp_path)
-    every = resolve_roots(["claude", "codex"], {"claude": [str(fleet.claude_dir)], "codex": [str(fleet.codex_dir)]})
-    only = resolve_roots(["claude"], {"claude": [str(fleet.claude_dir)], "codex": [str(fleet.codex_dir)]})
+    every = resolve_roots(list(fleet.dirs()), fleet_dirs(fleet))
+    only = resolve_roots(["claude"], fleet_dirs(fleet))
     app = make(only, index_roots=every)
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot, app)

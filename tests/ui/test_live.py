@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.conftest import wait_for
+from tests.ui.conftest import fleet_dirs, wait_for
 from tokdash.demo import Fleet
 from tokdash.ingest.discovery import resolve_roots
 from tokdash.model.pricing import PriceBook
@@ -131,7 +131,7 @@ async def test_a_settled_tail_without_newline_is_read(tmp_path):
 async def test_the_demo_fleet_appends_live(tmp_path, cache):
     fleet = Fleet(tmp_path / "fleet", now=time.time())
     fleet.write_history()
-    roots = resolve_roots(["claude", "codex"], {"claude": [str(fleet.claude_dir)], "codex": [str(fleet.codex_dir)]})
+    roots = resolve_roots(list(fleet.dirs()), fleet_dirs(fleet))
     app = TokdashApp(roots, prices=PriceBook(), cache=cache)
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_for(pilot, lambda: not app.catalog.loading and len(app.catalog.keys()) == len(fleet.sessions))
@@ -141,7 +141,7 @@ async def test_the_demo_fleet_appends_live(tmp_path, cache):
         for s in fleet.live:
             s.next_at = 0
         assert fleet.step(time.time()) == len(fleet.live)
-        live = {("claude" if "claude" in str(s.path) else "codex", s.sid) for s in fleet.live}
+        live = {(s.plan.agent, s.sid) for s in fleet.live}
         await wait_for(pilot, lambda: all(app.catalog.summary(k).usage.total > totals[k] for k in live))
 
 

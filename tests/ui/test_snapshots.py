@@ -15,9 +15,11 @@ import time
 
 import pytest
 
+from tests.ui.conftest import fleet_dirs
 from tokdash.demo import Fleet
 from tokdash.ingest.discovery import resolve_roots
 from tokdash.model.pricing import PriceBook
+from tokdash.sources import SOURCES
 from tokdash.ui.app import TokdashApp
 
 NOW = 1_790_000_000.0
@@ -43,7 +45,7 @@ def fleet_app(root) -> TokdashApp:
     fleet = Fleet(root / "fleet", now=NOW)
     if not fleet.root.exists():
         fleet.write_history()
-    roots = resolve_roots(["claude", "codex"], {"claude": [str(fleet.claude_dir)], "codex": [str(fleet.codex_dir)]})
+    roots = resolve_roots(list(fleet.dirs()), fleet_dirs(fleet))
     app = TokdashApp(roots, clock=lambda: NOW, watch=False, background_load=False, prices=PriceBook())
     app.load_sync()
     return app
@@ -71,7 +73,7 @@ def test_sessions_filtered_narrow(snap_compare, fleet_dir):
 
 def test_empty_state(snap_compare):
     """No transcripts: where tokdash looked and how to point it elsewhere."""
-    roots = resolve_roots(["claude", "codex"], {"claude": ["/nonexistent/claude"], "codex": ["/nonexistent/codex"]})
+    roots = resolve_roots(list(SOURCES), {name: [f"/nonexistent/{name}"] for name in SOURCES})
     app = TokdashApp(roots, clock=lambda: NOW, watch=False, background_load=False, prices=PriceBook())
     app.load_sync()
     assert snap_compare(app, terminal_size=(100, 30))
