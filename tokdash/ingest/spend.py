@@ -79,7 +79,6 @@ class Recorded:
         try:
             self.conn = sqlite3.connect(uri, uri=True, timeout=BUSY_SECONDS, isolation_level=None)
             self.conn.execute("PRAGMA query_only = 1")
-            self.conn.execute("BEGIN")  # one consistent view for every query below
             meta = db.read_meta(self.conn)
             self.reader = db.read_layouts(self.conn)
         except sqlite3.Error as exc:
