@@ -11,7 +11,16 @@ from rich.console import Console
 from rich.text import Text
 from textual.widgets import Static
 
-from tests.ui.detail_fixture import CWD, KEY, NOW, SESSION_ID, TITLE, fixture_app, open_detail, write_session
+from tests.ui.detail_fixture import (
+    CWD,
+    KEY,
+    NOW,
+    SESSION_ID,
+    TITLE,
+    fixture_app,
+    open_detail,
+    write_session,
+)
 from tests.unit.builders import OPUS, ClaudeSession, claude_main_path, prices
 from tokdash.format import clean, fmt_cost, fmt_rate, fmt_tokens
 from tokdash.ingest.catalog import Changes

@@ -15,8 +15,8 @@ from tokdash.ui.screens.detail import SessionDetailScreen
 from tokdash.ui.screens.help import HelpScreen
 from tokdash.ui.screens.history import HistoryScreen
 from tokdash.ui.screens.history_sessions import HistorySessionsScreen
-from tokdash.ui.widgets.day_bars import DayBars
 from tokdash.ui.screens.sessions import SessionsScreen
+from tokdash.ui.widgets.day_bars import DayBars
 
 
 @pytest.fixture(scope="module")
