@@ -29,6 +29,18 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
+def _positive(text: str) -> int:
+    import argparse  # not at the top: the status line and the hook never build a parser
+
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {n}")
+    return n
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line."""
     import argparse
@@ -36,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     from tokdash.cli.common import Parser, add_cache_flag, add_dir_flags, add_source_flags
     from tokdash.cli.reports import HISTORY_REPORTS
     from tokdash.cli.serve import add_serve_parser
+    from tokdash.report.sessions import SORTS
 
     parser = Parser(prog="tokdash", description="Watch what your AI coding agents spend, live, per session.")
     parser.add_argument("--version", action="version", version=f"tokdash {__version__}")
@@ -51,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     sessions.add_argument("--since", metavar="DATE", help="only sessions active on or after DATE (local)")
     sessions.add_argument("--until", metavar="DATE", help="only sessions active on or before DATE (local)")
     sessions.add_argument("--project", metavar="TEXT", help="only sessions whose project path contains TEXT")
+    sessions.add_argument("--sort", choices=SORTS, default="last",
+                          help="order: last (newest first, the default), status (as the dashboard), or a column "
+                               "(largest first; agent and project A to Z)")
+    sessions.add_argument("--limit", type=_positive, metavar="N", help="at most N sessions (after sorting)")
     add_cache_flag(sessions)
     for name, what in HISTORY_REPORTS.items():
         hist = rsub.add_parser(name, help=what)

@@ -152,18 +152,27 @@ def price_book():
         raise CliError(f"tokdash: {exc}") from None
 
 
-def open_sessions(args):
+def open_sessions(args, *, series: bool = True):
     """Every session for a report, by the one policy: the index (one for every agent's roots,
-    filtered to ``--agent``), or memory with ``--no-cache`` or when the index is unusable."""
+    filtered to ``--agent``), or memory with ``--no-cache`` or when the index is unusable;
+    judged with the config file's ``[heavy]`` thresholds. Notices of files a source could
+    not read this time (a locked database) go to stderr, one line each."""
+    from tokdash.format import clean
     from tokdash.ingest.catalog import open_catalog
     from tokdash.model.config import PriceConfigError, default_config_path
+    from tokdash.model.heavy import HeavyConfigError, load_heavy_config
+    from tokdash.sources import notices
 
     roots = roots_for(agents_of(args.agent), args)
     if roots.problems:
         raise CliError("tokdash: " + roots.problems[0])
     every = roots_for(list(SOURCES), args)  # one index covers every agent; reports filter
     try:
-        return open_catalog(roots, price_book(), cache=not args.no_cache, index_roots=every,
-                            config_path=default_config_path(), warn=warn)
-    except PriceConfigError as exc:
+        thresholds = load_heavy_config(default_config_path())
+        opened = open_catalog(roots, price_book(), cache=not args.no_cache, index_roots=every,
+                              config_path=default_config_path(), warn=warn, thresholds=thresholds, series=series)
+    except (PriceConfigError, HeavyConfigError) as exc:
         raise CliError(f"tokdash: {exc}") from None
+    for notice in notices.current():
+        warn(f"tokdash: {clean(notice, 300)}")
+    return opened

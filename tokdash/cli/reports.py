@@ -6,7 +6,8 @@ import sys
 
 import orjson
 
-from tokdash.cli.common import open_sessions, parse_day, parse_zone, roots_for, agents_of
+from tokdash.cli.budget import budget_footer_for
+from tokdash.cli.common import agents_of, open_sessions, parse_day, parse_zone, roots_for
 
 HISTORY_REPORTS = {
     "daily": "usage and cost per day (each call on its own day)",
@@ -33,7 +34,10 @@ def run_report_sessions(args) -> int:
     since = parse_day(args.since) if args.since else None
     until = parse_day(args.until, end=True) if args.until else None
     opened = open_sessions(args)
-    opened.close()
+    try:
+        footer = budget_footer_for(opened, args.agent)
+    finally:
+        opened.close()
     catalog = opened.catalog
     chosen = filter_rows(list(catalog.fleet.rows.values()), agent=args.agent, since=since, until=until,
                          project=args.project, sort=args.sort, limit=args.limit, descriptions=_filters_said(args))
@@ -47,6 +51,8 @@ def run_report_sessions(args) -> int:
         print(f"No sessions found. Looked in: {looked}")
     else:
         print(sessions_table(chosen.rows, catalog.archived, color=color_wanted()))
+        if footer:
+            print(footer)
     return 0
 
 
@@ -66,6 +72,7 @@ def run_report_history(args) -> int:
         facts = filter_facts(opened.facts(since, until), info, agent=args.agent, since=since, until=until,
                              project=args.project)
         rows = group(facts, args.report, info, tz)
+        footer = budget_footer_for(opened, args.agent)
     finally:
         opened.close()
     if args.json:
@@ -76,4 +83,6 @@ def run_report_history(args) -> int:
     else:
         labels = {s.project: r.label for r in opened.catalog.fleet.rows.values() for s in (r.summary,)}
         print(history_table(rows, args.report, labels=labels, color=color_wanted()))
+        if footer:
+            print(footer)
     return 0

@@ -209,7 +209,7 @@ def run_statusline(args) -> int:
     except BudgetConfigError as exc:
         _warn(f"tokdash: {exc}")
         budget = parse_budget(None)
-    opened = open_sessions(args)
+    opened = open_sessions(args, series=False)  # counting working sessions needs no calls
     try:
         now = time.time()
         rows = opened.catalog.fleet.rows.values()

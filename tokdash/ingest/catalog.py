@@ -292,15 +292,19 @@ class OpenCatalog:
 
 def open_catalog(roots: Roots, prices: PriceBook, *, cache: bool = True, index_roots: Roots | None = None,
                  config_path: Path | None = None, warn: Warn, thresholds: HeavyThresholds | None = None,
-                 clock: Callable[[], float] | None = None) -> OpenCatalog:
+                 clock: Callable[[], float] | None = None, series: bool = True) -> OpenCatalog:
     """Every session under ``roots``, read once: from the index, or in memory with
-    ``cache=False`` or when the index is unusable (one line through ``warn`` then)."""
+    ``cache=False`` or when the index is unusable (one line through ``warn`` then).
+
+    ``series``: also read the calls of the sessions active within the burn window, which the
+    spend-rate rule of the heavy verdict needs (a status line that only counts working
+    sessions goes without, and stays fast)."""
     feed = open_feed(roots, prices, cache=cache, index_roots=index_roots, config_path=config_path, warn=warn,
                      clock=clock)
     catalog = SessionCatalog(clock=clock, thresholds=thresholds, looked_in=roots.describe(), problems=roots.problems)
     try:
         # Series of the sessions active within the burn window: the spend-rate rule needs them.
-        catalog.apply(feed.read_once(catalog.clock() - BURN_WINDOW_SECONDS))
+        catalog.apply(feed.read_once(catalog.clock() - BURN_WINDOW_SECONDS if series else None))
     except BaseException:
         feed.close()
         raise
