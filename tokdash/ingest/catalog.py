@@ -74,6 +74,9 @@ class CatalogView(Protocol):
     looked_in: list[str]
     problems: list[str]
     fleet: Fleet
+    gauges: list
+    windows: list
+    notices: list[str]
 
     def clock(self) -> float: ...
     def keys(self) -> list[SessionKey]: ...
@@ -129,6 +132,12 @@ class SessionCatalog:
         """Recent sessions' call series are still on their way (over the index)."""
         self.archived: frozenset[SessionKey] = frozenset()
         """Sessions whose transcript files are all gone (known from the index only)."""
+        self.gauges: list = []
+        """The header's plan-window and budget gauges (``tokdash.model.alerts.Segment``)."""
+        self.windows: list = []
+        """Plan windows in force (``tokdash.model.limits.PlanWindow``), official or estimated."""
+        self.notices: list[str] = []
+        """Files a source could not read this time (a locked database), one line each."""
         self._summaries: dict[SessionKey, SessionSummary] = {}
         self._series: dict[SessionKey, CallSeries] = {}
         self._versions: dict[SessionKey, int] = {}
@@ -186,6 +195,15 @@ class SessionCatalog:
         """Bring the rows that are due up to date (time passing); no work when none is."""
         rows = self.fleet.advance(self.clock(), self._lookup)
         return Changes(rows=frozenset(rows)) if rows else Changes()
+
+    def set_limits(self, gauges: list, windows: list, notices: list[str]) -> Changes:
+        """Take in the gauges, plan windows and notices the owner read; a change of state when
+        any of them moved."""
+        new = (list(gauges), list(windows), list(notices))
+        if new == (self.gauges, self.windows, self.notices):
+            return Changes()
+        self.gauges, self.windows, self.notices = new
+        return Changes(state=True)
 
     def set_detail(self, key: SessionKey, version: int, detail: SessionDetail | None) -> None:
         """Keep a detail the owner fetched for ``key`` at ``version``."""

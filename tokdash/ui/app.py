@@ -37,6 +37,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from tokdash.ingest.catalog import Changes, SessionCatalog
+from tokdash.ingest.budget_watch import BudgetWatch
 from tokdash.ingest.discovery import Roots
 from tokdash.ingest.feed_update import FeedUpdate
 from tokdash.ingest.feeds import ResilientFeed, open_feed
@@ -54,6 +55,7 @@ from tokdash.model.config import (
     write_setting,
 )
 from tokdash.model.store import SessionKey
+from tokdash.sources import notices
 from tokdash.ui.helpdoc import help_sections
 from tokdash.ui.messages import (
     CatalogChanged,
@@ -75,6 +77,10 @@ TAIL_CHECK_SECONDS = 2.0
 """How often the feed looks for unterminated last lines that settled (in memory)."""
 ROWS_TICK_SECONDS = 1.0
 """How often the fleet's rows that are due (ages, statuses, burn windows) are re-derived."""
+LIMITS_SECONDS = 30.0
+"""How often plan windows and budgets are read again with no new data..."""
+LIMITS_BUSY_SECONDS = 5.0
+"""...and at most this often while data arrives."""
 NO_ROOTS_RETRY_SECONDS = 5.0
 """With no folder to watch yet, look again this often (a first agent run creates one)."""
 
@@ -166,6 +172,12 @@ class TokdashApp(App[int]):
         self._details_again: set[SessionKey] = set()
         self.sessions_screen = SessionsScreen(self.catalog)
         """The screen tokdash opens on."""
+        self.budget = BudgetWatch(self.roots, default_config_path(), tz=tz)
+        """Plan windows, budgets and their alerts (files read on a worker thread)."""
+        if self.budget.problem:
+            self._notes.append((f"Budgets ignored: {self.budget.problem}", "error"))
+        self._limits_due = 0.0
+        self._limits_running = False
 
     # --- configuration ----------------------------------------------------------
 
@@ -240,6 +252,7 @@ class TokdashApp(App[int]):
             self._watch()
             self.set_interval(TAIL_CHECK_SECONDS, self._check_tails)
         self.set_interval(ROWS_TICK_SECONDS, self._advance)
+        self.set_interval(LIMITS_BUSY_SECONDS, self._check_limits)
 
     def on_unmount(self) -> None:
         """Stop the watcher (its awatch loop waits on this event) and let go of the feed."""
@@ -284,6 +297,8 @@ class TokdashApp(App[int]):
     def _take(self, update: FeedUpdate) -> None:
         """Apply an update to the catalog (the single writer) and tell every screen."""
         changes = self.catalog.apply(update)
+        if changes.sessions:
+            self._limits_due = min(self._limits_due, time.monotonic() + LIMITS_BUSY_SECONDS)
         if changes:
             self._announce(changes)
         for key in changes.sessions & self._details_in_flight:
@@ -367,6 +382,41 @@ class TokdashApp(App[int]):
             self._details_again.discard(key)
             if self.catalog.detail(key) is None:
                 self._want_detail(key)
+
+    def _check_limits(self) -> None:
+        """Plan windows, budgets, alerts and source notices, when due (off the UI thread)."""
+        if not self._limits_running and time.monotonic() >= self._limits_due and self.is_running:
+            self._limits_running = True
+            self._read_limits()
+
+    @work(group="limits", exit_on_error=False, name="limits")
+    async def _read_limits(self) -> None:
+        try:
+            now = self.clock()
+            since = self.budget.since(now)
+            start = min(since, now - 86400.0) if since is not None else now - 86400.0
+            facts = await self._history_facts(start, now + 1)
+            recent = [f for f in facts if f.ts >= now - 86400.0]
+            projects = {k: self.catalog.summary(k).project for k in self.catalog.keys()}
+            windows = await asyncio.to_thread(self.budget.windows, now, recent)
+            check = await asyncio.to_thread(self.budget.check, facts, now, windows=windows, projects=projects)
+            self._announce(self.catalog.set_limits(check.segments, windows, notices.current()))
+            for alert in check.alerts:
+                self.notify(alert.message, severity=alert.severity, timeout=15, markup=False)  # type: ignore[arg-type]
+                self._ring(alert)
+        finally:
+            self._limits_running = False
+            self._limits_due = time.monotonic() + LIMITS_SECONDS
+
+    def _ring(self, alert) -> None:
+        """The bell and the desktop notification an alert asks for, when ``[budget]`` turns them on."""
+        config = self.budget.config
+        if getattr(config, "bell", False):
+            self.bell()
+        if getattr(config, "desktop_notify", False):
+            driver = getattr(self, "_driver", None)
+            if driver is not None:
+                driver.write(alert.terminal(bell=False, desktop=True))  # OSC 9 / 777: unknown ones are ignored
 
     async def _history_facts(self, since: float, until: float) -> list[Fact]:
         """History facts of the sessions shown, computed on the feed's thread."""

@@ -29,6 +29,7 @@ from textual.widgets import Footer, Static
 from tokdash.format import clean, fmt_age, fmt_cost, fmt_duration, fmt_rate, fmt_tokens
 from tokdash.ingest.catalog import CatalogView
 from tokdash.model.activity import WORKING
+from tokdash.model.alerts import window_text
 from tokdash.model.detail import SessionDetail
 from tokdash.model.store import SessionKey
 from tokdash.ui.messages import CatalogChanged, HelpRequested
@@ -159,7 +160,7 @@ class SessionDetailScreen(Screen):
         changes = message.changes
         if self.key in changes.sessions or self.key in changes.details:
             self.refresh_from_catalog()
-        elif self.key in changes.rows:
+        elif self.key in changes.rows or changes.state:
             self._refresh_header()
             self._show_heavy()
 
@@ -292,6 +293,15 @@ class SessionDetailScreen(Screen):
                     f"{fmt_duration(s.duration)}")
         if s.turns_per_prompt is not None:
             head.append(f" · {s.turns_per_prompt:.0f} turns per prompt")
+        mine = [w for w in self.catalog.windows if w.agent == s.agent]
+        if mine:
+            head.append("\nplan    ")
+            for i, w in enumerate(mine):
+                if i:
+                    head.append(" · ", style="dim")
+                head.append(window_text(w, now), style="bold" if w.source != "estimate" else "dim")
+                head.append(f" ({'official' if w.source != 'estimate' else 'estimate'}, "
+                            f"seen {fmt_age(max(now - w.observed_at, 0))})" if w.observed_at else "", style="dim")
         if self.shown is not None and self.shown.tips:
             n = len(self.shown.tips)
             head.append(f" · {n} tip{'s' if n != 1 else ''}", style="bold")

@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from tokdash.format import clean, fmt_money, fmt_tokens
 from tokdash.model.fleet import FleetStats
+from tokdash.ui.styles import BAND_STYLE
 from tokdash.ui.texts import HEADER_HONESTY, HEADER_HONESTY_SHORT
 
 
@@ -29,6 +30,10 @@ class HeaderState:
     """What the initial load is doing, when it says more than "loading transcripts"."""
     shown: int = 0
     """Rows of sessions shown (after filters)."""
+    gauges: tuple = ()
+    """Plan windows and budgets (``tokdash.model.alerts.Segment``: text and band)."""
+    notices: tuple[str, ...] = ()
+    """Files a source could not read this time (a locked database), one line each."""
 
 
 class HeaderStrip(Static):
@@ -108,6 +113,14 @@ class HeaderStrip(Static):
             burn = None
 
         line2 = Text(no_wrap=True, overflow="ellipsis")
+        if state.gauges:
+            # The plan windows and budgets lead, coloured by how full they are (the text
+            # carries the figure, so the colour is not the only cue).
+            for i, g in enumerate(state.gauges):
+                if i:
+                    line2.append(" · ", style=st("muted"))
+                line2.append(clean(g.text, 60), style=st(BAND_STYLE.get(g.band, "")) if g.band != "none" else st("muted"))
+            line2.append_text(sep)
         if burn is not None:
             line2.append_text(burn)
             line2.append_text(sep)
@@ -145,6 +158,10 @@ class HeaderStrip(Static):
             notices.append("⚠ unpriced: ", style=st("warn"))
             notices.append(", ".join(clean(m) for m in s.unpriced_models))
             notices.append(" (their cost is not counted; totals marked +)", style=st("muted"))
+        for notice in state.notices[:2]:
+            if notices:
+                notices.append(" · ", style=st("muted"))
+            notices.append("⚠ " + clean(notice, 120), style=st("warn"))
         if s.bad_lines:
             if notices:
                 notices.append(" · ", style=st("muted"))
