@@ -8,19 +8,23 @@ ways, both O(what changed):
 
 - :meth:`Fleet.update` re-derives the sessions whose data changed;
 - :meth:`Fleet.advance` re-derives the rows that are due (a status crossing a
-  threshold, a burn window sliding, a "12s ago" turning into "13s ago") and
-  nothing at all when none is due.
+  threshold, a burn window sliding, a "12s ago" turning into "13s ago"): a heap of
+  due times hands them over, so a second with nothing due costs nothing, however
+  many sessions there are.
 
 The heavy verdict is judged here, once, for the whole fleet: the spend-rate rule
 compares a session with the *other* working sessions, so a change in any working
-session's rate re-judges the working sessions, and nobody else recomputes it.
+session's rate re-judges the working sessions (a set kept as rows change, never
+gathered by a pass over every row), and nobody else recomputes it. The header's
+counts are running sums too (:class:`~tokdash.model.fleet_totals.Totals`).
 """
 
 from __future__ import annotations
 
+import heapq
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from tokdash.format import next_age_change
 from tokdash.model.activity import (
@@ -36,8 +40,8 @@ from tokdash.model.activity import (
     clock_skewed,
     next_status_change,
     session_status,
-    window_totals,
 )
+from tokdash.model.fleet_totals import RECENT_SECONDS, FleetStats, Totals
 from tokdash.model.heavy import HeavyThresholds, Tripped, heavy_reasons
 from tokdash.model.projects import project_labels
 from tokdash.model.session import SessionSummary
@@ -47,9 +51,6 @@ TYPICAL_DRIFT = 0.02
 """The typical session cost (the cost rule's yardstick) may move this much (relative) before
 every session is judged again; a smaller drift re-judges only the sessions that changed."""
 
-RECENT_SECONDS = 2 * 86400.0
-"""Sessions active this recently can have calls in the header's "last hour" and "today"
-windows (a day in any time zone fits in two): their call series are kept."""
 TICK_SECONDS = 1.0
 """Resolution of ``due`` for rows whose burn window slides."""
 
@@ -78,28 +79,6 @@ class Row:
     """Its last activity is dated in the future (a wrong clock, or a corrupt line)."""
 
 
-@dataclass(slots=True)
-class FleetStats:
-    """What the header strip shows about every session at once."""
-
-    sessions: int = 0
-    working: int = 0
-    waiting: int = 0
-    hour_tokens: int = 0
-    hour_cost: float = 0.0
-    today_tokens: int = 0
-    today_cost: float = 0.0
-    day_tokens: int = 0
-    """Tokens of the last 24 hours."""
-    day_cost: float = 0.0
-    burn: Burn = NO_BURN
-    unpriced_models: list[str] = field(default_factory=list)
-    bad_lines: int = 0
-    archived: int = 0
-    busy: bool = False
-    """Some session spent within the burn window (the header's windows slide faster)."""
-
-
 Lookup = Callable[[SessionKey], "tuple[SessionSummary, CallSeries, bool] | None"]
 """key -> (summary, call series, archived), or None when the session is gone."""
 
@@ -122,6 +101,11 @@ def derive(key: SessionKey, summary: SessionSummary, series: CallSeries, archive
                skewed=clock_skewed(s.last_activity, now))
 
 
+_ABSENT = object()
+HEAP_SLACK = 64
+"""The due heap is compacted once it holds this many more entries than twice the rows."""
+
+
 class Fleet:
     """A row per session, kept up to date incrementally; the heavy verdict over the whole fleet."""
 
@@ -130,14 +114,26 @@ class Fleet:
         """When a session counts as heavy."""
         self.rows: dict[SessionKey, Row] = {}
         """Every session's row."""
+        self.totals = Totals()
+        """The header's counts over every row, kept as rows change."""
         self._working_rates: dict[SessionKey, float] = {}
+        """Working sessions -> their $/h (the rate rule's fleet), kept as rows change."""
+        self._rates_moved = False
+        """Some working session's rate changed (or one started or stopped working) since the last judging."""
         self._costs: list[float] = []
         """Every session's cost, ascending (the history the cost rule compares with)."""
         self._cost_of: dict[SessionKey, float] = {}
         self._typical: float | None = None
-        self._projects: dict[str, int] = {}
-        """Project path -> how many sessions ran there."""
+        self._members: dict[str, dict[SessionKey, None]] = {}
+        """Project path -> the sessions that ran there."""
+        self._projects_moved = False
+        """A project appeared or went since the labels were computed."""
         self._labels: dict[str, str] = {}
+        self._due: list[tuple[float, int, SessionKey]] = []
+        """(due, sequence, key) of every row with a finite due time; an entry is current while
+        its sequence is the key's in ``_due_seq`` (older ones are skipped when popped)."""
+        self._due_seq: dict[SessionKey, int] = {}
+        self._seq = 0
 
     def row(self, key: SessionKey) -> Row | None:
         """The row of ``key``, if it is in the fleet."""
@@ -167,44 +163,75 @@ class Fleet:
         """Re-derive ``keys`` (their data changed); returns every row that changed, labels and
         heavy verdicts that moved elsewhere in the fleet included."""
         changed: set[SessionKey] = set()
+        rates = self._working_rates
         for key in keys:
             found = lookup(key)
             old = self.rows.get(key)
+            rate_before = rates.get(key, _ABSENT)
             if old is not None:
                 self._forget(key, old)
-            if found is None:
+            if found is not None:
+                row = derive(key, *found, now)
                 if old is not None:
-                    changed.add(key)
-                continue
-            row = derive(key, *found, now)
-            if old is not None:
-                row.heavy = old.heavy
-            self.rows[key] = row
-            self._remember(key, row)
-            changed.add(key)
+                    row.heavy = old.heavy
+                self.rows[key] = row
+                self._remember(key, row, now)
+            if old is not None or found is not None:
+                changed.add(key)
+            if rates.get(key, _ABSENT) != rate_before:
+                self._rates_moved = True
         changed |= self._relabel()
         return changed | self._judge(changed)
 
     def advance(self, now: float, lookup: Lookup) -> set[SessionKey]:
         """Re-derive the rows that are due at ``now``; empty (and no work) when none is."""
-        due = [k for k, r in self.rows.items() if r.due <= now]
+        heap, current = self._due, self._due_seq
+        due: list[SessionKey] = []
+        while heap and heap[0][0] <= now:
+            _when, seq, key = heapq.heappop(heap)
+            if current.get(key) == seq:
+                del current[key]
+                due.append(key)
         if not due:
             return set()
         return self.update(due, lookup, now)
 
     def next_due(self) -> float:
         """The earliest moment some row changes by itself."""
-        return min((r.due for r in self.rows.values()), default=float("inf"))
+        heap, current = self._due, self._due_seq
+        while heap and current.get(heap[0][2]) != heap[0][1]:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else float("inf")
+
+    def stats(self, now: float, series_of: Callable[[SessionKey], CallSeries],
+              rows: Iterable[Row] | None = None) -> FleetStats:
+        """The header's figures over ``rows`` (default: every session, from the running sums):
+        sessions working now, tokens and cost in the last hour and today, the fleet's burn, notices."""
+        totals = self.totals if rows is None else Totals(rows, now)
+        return totals.stats(now, series_of)
 
     # --- bookkeeping of the fleet-wide yardsticks ----------------------------------------------
 
-    def _remember(self, key: SessionKey, row: Row) -> None:
+    def _remember(self, key: SessionKey, row: Row, now: float) -> None:
         cost = row.summary.cost
         insort(self._costs, cost)
         self._cost_of[key] = cost
         project = row.summary.project
-        self._projects[project] = self._projects.get(project, 0) + 1
+        members = self._members.get(project)
+        if members is None:
+            members = self._members[project] = {}
+            self._projects_moved = True
+        members[key] = None
         row.label = self._labels.get(project, "")
+        if row.status == WORKING:
+            self._working_rates[key] = row.burn.usd_per_hour
+        self.totals.add(row, now)
+        if row.due < float("inf"):  # (never due: not in the heap; NaN is never due either)
+            self._seq += 1
+            self._due_seq[key] = self._seq
+            heapq.heappush(self._due, (row.due, self._seq, key))
+            if len(self._due) > 2 * len(self.rows) + HEAP_SLACK:
+                self._compact_due()
 
     def _forget(self, key: SessionKey, row: Row) -> None:
         cost = self._cost_of.pop(key, None)
@@ -213,34 +240,53 @@ class Fleet:
             if i < len(self._costs) and self._costs[i] == cost:
                 del self._costs[i]
         project = row.summary.project
-        left = self._projects.get(project, 0) - 1
-        if left > 0:
-            self._projects[project] = left
-        else:
-            self._projects.pop(project, None)
+        members = self._members.get(project)
+        if members is not None:
+            members.pop(key, None)
+            if not members:
+                del self._members[project]
+                self._projects_moved = True
+        self._working_rates.pop(key, None)
+        self.totals.remove(row)
+        self._due_seq.pop(key, None)
         del self.rows[key]
 
+    def _compact_due(self) -> None:
+        """Drop the heap's outdated entries (each re-derivation leaves one behind)."""
+        current = self._due_seq
+        self._due = [e for e in self._due if current.get(e[2]) == e[1]]
+        heapq.heapify(self._due)
+
     def _relabel(self) -> set[SessionKey]:
-        """Labels of every project again when the set of projects changed; rows whose label moved."""
-        if self._projects.keys() == self._labels.keys():
+        """Labels of every project again when the set of projects changed; rows whose label moved
+        (only the sessions of projects whose label changed are looked at)."""
+        if not self._projects_moved:
+            return set()
+        self._projects_moved = False
+        if self._members.keys() == self._labels.keys():
             return set()  # the same projects: every row got its label in _remember
-        self._labels = project_labels(self._projects)
+        labels = project_labels(self._members)
         moved = set()
-        for key, row in self.rows.items():
-            label = self._labels.get(row.summary.project, "?")
-            if label != row.label:
-                row.label = label
-                moved.add(key)
+        for project, label in labels.items():
+            if self._labels.get(project) == label:
+                continue
+            for key in self._members[project]:
+                row = self.rows[key]
+                if row.label != label:
+                    row.label = label
+                    moved.add(key)
+        self._labels = labels
         return moved
 
     def _judge(self, keys: set[SessionKey]) -> set[SessionKey]:
         """Heavy verdicts of ``keys``; of every working session when the fleet's rates moved; of
         every session when the typical cost drifted."""
-        rates = {k: r.burn.usd_per_hour for k, r in self.rows.items() if r.status == WORKING}
+        rates = self._working_rates
         judge = set(keys)
-        if rates != self._working_rates:
-            judge |= rates.keys() | self._working_rates.keys()
-        self._working_rates = rates
+        if self._rates_moved:
+            # Sessions that stopped working are among ``keys`` (their row changed).
+            judge |= rates.keys()
+            self._rates_moved = False
         typical = self.typical_cost()
         old = self._typical
         if (typical is None) != (old is None) or (
@@ -263,38 +309,6 @@ class Fleet:
                 row.heavy = verdict
                 flipped.add(key)
         return flipped
-
-    # --- the header -------------------------------------------------------------------------
-
-    def stats(self, now: float, series_of: Callable[[SessionKey], CallSeries],
-              rows: Iterable[Row] | None = None) -> FleetStats:
-        """The header's figures over ``rows`` (default: every session): sessions working now,
-        tokens and cost in the last hour and today, the fleet's burn, notices."""
-        chosen = list(self.rows.values()) if rows is None else list(rows)
-        stats = FleetStats(sessions=len(chosen))
-        cut = now - RECENT_SECONDS  # only sessions active in the last two days can count today
-        series = []
-        unpriced: set[str] = set()
-        for r in chosen:
-            s = r.summary
-            unpriced.update(s.unpriced_models)
-            stats.bad_lines += s.bad_lines
-            stats.archived += r.archived
-            if r.status == WORKING:
-                stats.working += 1
-            elif r.status == WAITING:
-                stats.waiting += 1
-            if s.last_activity is not None and s.last_activity >= cut:
-                series.append(series_of(r.key))
-                stats.busy = stats.busy or now - s.last_activity < BURN_WINDOW_SECONDS
-        (stats.hour_tokens, stats.hour_cost), (stats.today_tokens, stats.today_cost), stats.burn = \
-            window_totals(series, now)
-        for one in series:
-            tokens, cost = one.window(now - 86400.0, now)
-            stats.day_tokens += tokens
-            stats.day_cost += cost
-        stats.unpriced_models = sorted(unpriced)
-        return stats
 
 
 # --- sorting ----------------------------------------------------------------------------------
