@@ -94,6 +94,9 @@ def run_serve(args) -> int:
     from tokdash.serve.exposition import MetricsServer
     from tokdash.serve.labels import LabelPolicy, MetricsConfigError, machine_name, read_metrics_config
     from tokdash.serve.runner import Serve, SnapshotBox, run_until_signal
+    from tokdash.serve.limits import register
+
+    register()  # plan-window and budget gauges
 
     config_path = default_config_path()
     try:

@@ -138,6 +138,8 @@ class SessionCatalog:
         """Plan windows in force (``tokdash.model.limits.PlanWindow``), official or estimated."""
         self.notices: list[str] = []
         """Files a source could not read this time (a locked database), one line each."""
+        self.budgets: list = []
+        """Every configured budget with its spend (``tokdash.model.budget.BudgetStatus``)."""
         self._summaries: dict[SessionKey, SessionSummary] = {}
         self._series: dict[SessionKey, CallSeries] = {}
         self._versions: dict[SessionKey, int] = {}
@@ -196,13 +198,13 @@ class SessionCatalog:
         rows = self.fleet.advance(self.clock(), self._lookup)
         return Changes(rows=frozenset(rows)) if rows else Changes()
 
-    def set_limits(self, gauges: list, windows: list, notices: list[str]) -> Changes:
-        """Take in the gauges, plan windows and notices the owner read; a change of state when
-        any of them moved."""
-        new = (list(gauges), list(windows), list(notices))
-        if new == (self.gauges, self.windows, self.notices):
+    def set_limits(self, gauges: list, windows: list, notices: list[str], budgets: list | None = None) -> Changes:
+        """Take in the gauges, plan windows, notices and budget statuses the owner read; a change
+        of state when any of them moved."""
+        new = (list(gauges), list(windows), list(notices), list(budgets or []))
+        if new == (self.gauges, self.windows, self.notices, self.budgets):
             return Changes()
-        self.gauges, self.windows, self.notices = new
+        self.gauges, self.windows, self.notices, self.budgets = new
         return Changes(state=True)
 
     def set_detail(self, key: SessionKey, version: int, detail: SessionDetail | None) -> None:

@@ -50,6 +50,8 @@ NO_ROOTS_RETRY_SECONDS = 5.0
 """With no folder to watch yet, look again this often (a first agent run creates one)."""
 CLOSE_SECONDS = 5.0
 """At a stop, how long to wait for the feed's thread (a first index build may still run)."""
+LIMITS_SECONDS = 30.0
+"""How often plan windows and budgets are read again for their gauges."""
 
 
 class SnapshotBox:
@@ -201,7 +203,8 @@ class Serve:
         load.add_done_callback(self._loaded)
         tasks = [asyncio.create_task(self._watch(worker, emit, stop)),
                  asyncio.create_task(self._advance(stop)),
-                 asyncio.create_task(self._tails(worker, emit, stop))]
+                 asyncio.create_task(self._tails(worker, emit, stop)),
+                 asyncio.create_task(self._limits(worker, stop))]
         try:
             await stop.wait()
         finally:
@@ -237,6 +240,29 @@ class Serve:
         while not await _wait(stop, ROWS_TICK_SECONDS):
             if self.catalog.advance() or self.providers:
                 self._schedule()
+
+    async def _limits(self, worker: FeedWorker, stop: asyncio.Event) -> None:
+        """Plan windows and budgets into the catalog now and then (files and history read off
+        the loop thread), for the gauge providers of ``tokdash.serve.limits``."""
+        from tokdash.ingest.budget_watch import BudgetWatch
+        from tokdash.model.budget import evaluate
+        from tokdash.model.config import default_config_path
+
+        watch = BudgetWatch(self.roots, default_config_path())
+        while True:
+            try:
+                now = self.clock()
+                since = watch.since(now)
+                facts = await worker.call(self.feed.facts, since, now + 1) if since is not None else []
+                windows = await asyncio.to_thread(watch.windows, now)
+                projects = {k: self.catalog.summary(k).project for k in self.catalog.keys()}
+                statuses = evaluate(watch.config, facts, now, watch.tz, projects=projects) if watch.config.active else []
+                if self.catalog.set_limits(self.catalog.gauges, windows, self.catalog.notices, statuses):
+                    self._schedule()
+            except Exception as exc:  # noqa: BLE001 - a live server keeps going
+                self.warn(f"tokdash serve: reading plan windows and budgets failed: {exc!r}")
+            if await _wait(stop, LIMITS_SECONDS):
+                return
 
     async def _tails(self, worker: FeedWorker, emit, stop: asyncio.Event) -> None:
         while not await _wait(stop, TAIL_CHECK_SECONDS):

@@ -400,7 +400,7 @@ class TokdashApp(App[int]):
             projects = {k: self.catalog.summary(k).project for k in self.catalog.keys()}
             windows = await asyncio.to_thread(self.budget.windows, now, recent)
             check = await asyncio.to_thread(self.budget.check, facts, now, windows=windows, projects=projects)
-            self._announce(self.catalog.set_limits(check.segments, windows, notices.current()))
+            self._announce(self.catalog.set_limits(check.segments, windows, notices.current(), check.statuses))
             for alert in check.alerts:
                 self.notify(alert.message, severity=alert.severity, timeout=15, markup=False)  # type: ignore[arg-type]
                 self._ring(alert)
