@@ -33,3 +33,14 @@ def test_detail_narrow(snap_compare, app):
 
 def test_detail_narrow_scrolled_to_tips(snap_compare, app):
     assert snap_compare(app, terminal_size=(80, 24), press=["enter", "end"])
+
+
+def test_detail_light_theme(snap_compare, app):
+    """The timeline's axis, times and legend stay readable on a light background."""
+
+    async def light(pilot):
+        pilot.app.theme = "textual-light"
+        await pilot.pause()
+        await pilot.press("enter")
+
+    assert snap_compare(app, terminal_size=(160, 45), run_before=light)

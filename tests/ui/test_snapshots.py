@@ -77,3 +77,13 @@ def test_empty_state(snap_compare):
     app = TokdashApp(roots, clock=lambda: NOW, watch=False, background_load=False, prices=PriceBook())
     app.load_sync()
     assert snap_compare(app, terminal_size=(100, 30))
+
+
+def test_sessions_light_theme(snap_compare, fleet_dir):
+    """The same table in a light theme: every style comes from the theme's variables."""
+
+    async def light(pilot):
+        pilot.app.theme = "textual-light"
+        await pilot.pause()
+
+    assert snap_compare(fleet_app(fleet_dir), run_before=light, terminal_size=(160, 45))
