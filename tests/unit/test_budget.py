@@ -195,9 +195,12 @@ def test_header_gauges_are_plain_text_with_bands():
                         session=SessionSpend(("claude", "s1"), 5, 1))
     segs = gauges(windows, statuses, now)
     reset = datetime.fromtimestamp(now + 3600).strftime("%H:%M")
+    # Two agents' windows: each agent named once, before its first window.
     assert [(s.text, s.band, s.kind) for s in segs] == [
-        (f"5h 42 % ↻{reset}", "ok", "window"), ("7d 91 %", "bad", "window"),
-        ("5h est. $3.40", "none", "estimate"), ("day $12.00/$20.00", "ok", "budget")]
+        (f"claude 5h 42 % ↻{reset}", "ok", "window"), ("7d 91 %", "bad", "window"),
+        ("codex 5h est. $3.40", "none", "estimate"), ("day $12.00/$20.00", "ok", "budget")]
+    one = gauges(windows[:2], [], now)
+    assert [s.text for s in one] == [f"5h 42 % ↻{reset}", "7d 91 %"]  # one agent: no name needed
 
 
 def test_the_dashboards_watch_shows_gauges_and_raises_each_crossing_once(isolated_env, tmp_path):

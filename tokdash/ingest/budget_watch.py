@@ -29,6 +29,7 @@ from tokdash.model.alerts import Alert, Segment, gauges
 from tokdash.model.budget import BudgetConfig, BudgetConfigError, BudgetStatus, earliest_start, evaluate, load_budget
 from tokdash.model.history import Fact
 from tokdash.model.limits import PlanWindow, estimate_block
+from tokdash.sources import SOURCES
 
 CHANNEL = "dashboard"
 
@@ -75,8 +76,8 @@ class BudgetWatch:
         facts = list(facts)
         if facts:
             have = {w.agent for w in found if w.window == "5h"}
-            found += [w for w in (estimate_block(a, facts, now) for a in self.roots.by_agent if a not in have)
-                      if w is not None]
+            planned = [a for a in self.roots.by_agent if a not in have and SOURCES[a].has_plan_windows]
+            found += [w for w in (estimate_block(a, facts, now) for a in planned) if w is not None]
         return found
 
     def check(self, facts: Iterable[Fact], now: float, *, windows: Iterable[PlanWindow] = (),

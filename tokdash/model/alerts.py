@@ -53,11 +53,18 @@ def gauges(windows: Iterable[PlanWindow], statuses: Iterable[BudgetStatus], now:
     """The header's segments: plan windows first (official, then estimates), then the period
     budgets (day, week, month; session limits belong to a session's own view)."""
     out = []
+    windows = list(windows)
+    several = len({w.agent for w in windows}) > 1
+    named: set[str] = set()
     for w in windows:
+        text = window_text(w, now)
+        if several and w.agent not in named:
+            named.add(w.agent)  # whose windows these are, said once per agent
+            text = f"{clean(w.agent, 24)} {text}"
         if w.source == ESTIMATE:
-            out.append(Segment(window_text(w, now), "none", "estimate"))
+            out.append(Segment(text, "none", "estimate"))
         elif w.used_percent is not None:
-            out.append(Segment(window_text(w, now), window_band(w.used_percent), "window"))
+            out.append(Segment(text, window_band(w.used_percent), "window"))
     for s in statuses:
         if s.limit_key in ("daily_usd", "weekly_usd", "monthly_usd"):
             out.append(Segment(s.gauge(), s.band, "budget"))

@@ -178,6 +178,9 @@ class SourceDefaults:
 
     read = None
     """No ``read`` hook: the reader reads lines by byte offset."""
+    has_plan_windows = False
+    """The CLI runs on subscription plans with rolling usage windows (5 h, 7 days): an
+    estimate of the current block is worth showing when no official figure is known."""
 
     def file_for_change(self, path: Path) -> Path | None:
         """The changed path itself, when it is one of this source's transcripts."""

@@ -61,6 +61,7 @@ class CodexSource(SourceDefaults):
     name = NAME
     label = "Codex CLI"
     env_var = "CODEX_HOME"
+    has_plan_windows = True  # ChatGPT plans: 5-hour and weekly windows
     dir_help = "a Codex home (holding sessions/)"
     default_help = "$CODEX_HOME, else ~/.codex"
     markers = (

@@ -41,6 +41,7 @@ class ClaudeSource(SourceDefaults):
     name = NAME
     label = "Claude Code"
     env_var = "CLAUDE_CONFIG_DIR"
+    has_plan_windows = True  # Pro/Max: 5-hour and weekly windows
     dir_help = "a Claude config dir (holding projects/) or projects/ itself"
     default_help = "$CLAUDE_CONFIG_DIR, else ~/.config/claude and ~/.claude"
     markers = (
