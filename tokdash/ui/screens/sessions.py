@@ -2,9 +2,15 @@
 
 What each row shows comes from the catalog's fleet (``tokdash.model.fleet``): its
 summary, status, burn and heavy verdict, kept up to date by the app. On each
-:class:`~tokdash.ui.messages.CatalogChanged` this screen rewrites only the rows that
-changed (and, while it is hidden under another screen, remembers them for when it
-comes back), so a tick that changes nothing redraws nothing.
+:class:`~tokdash.ui.messages.CatalogChanged` this screen places again only the rows
+that changed in its order (:class:`~tokdash.model.fleet_order.FleetOrder`, a bisect
+each) and tells the table which rows to make again (and, while it is hidden under
+another screen, remembers them for when it comes back), so a tick that changes
+nothing redraws nothing. The table is virtual: it draws the rows in view from that
+order, so no key costs a pass over every session on the UI thread. A new order (a
+sort key, a filter keystroke, grouping) is computed at once for a fleet of up to
+:data:`INLINE_ROWS` sessions and on a worker thread beyond (the table keeps showing
+the previous order, live, meanwhile; a result that is no longer wanted is dropped).
 
 The cursor starts on the top row and stays there (whatever session sorts first)
 until the user moves it; from then on it follows its session through re-sorts.
@@ -16,16 +22,17 @@ import time
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import Footer, Input, Static
+from textual.worker import get_current_worker
 
 from tokdash.format import clean
 from tokdash.ingest.catalog import CatalogView
-from tokdash.model.activity import WORKING
-from tokdash.model.fleet import Row, sort_value
+from tokdash.model.fleet import Row
+from tokdash.model.fleet_order import Cancelled, FleetOrder, OrderParams
 from tokdash.model.store import SessionKey
 from tokdash.ui.messages import CatalogChanged, HelpRequested, HistoryRequested, SessionChosen
 from tokdash.ui.palette import SessionsProvider
@@ -34,6 +41,10 @@ from tokdash.ui.texts import empty_state
 from tokdash.ui.widgets.header import HeaderState, HeaderStrip
 from tokdash.ui.widgets.session_rows import group_spec, row_key, session_spec
 from tokdash.ui.widgets.sessions_table import COLUMNS, RowSpec, SessionsTable
+
+INLINE_ROWS = 5_000
+"""Up to this many sessions a new order is computed at once on the UI thread (a few ms);
+beyond, on a worker thread."""
 
 TICK_SECONDS = 1.0
 """How often the header checks whether its sliding windows are due."""
@@ -48,6 +59,39 @@ SORT_LABELS = {"status": "activity", "name": "project", "per_prompt": "turns per
                "burn": "burn rate", "last": "last activity", "ctx": "context", "cache_write": "cache write",
                "cache_read": "cache read", "turns": "turns", "duration": "duration"}
 """How the header names a sort column (its label otherwise)."""
+
+
+def _item(rk: str) -> SessionKey | str | None:
+    """A table row key as the order names it: a session's key, or a group's project."""
+    if rk.startswith("group:"):
+        return rk[6:]
+    agent, sep, sid = rk.partition(":")
+    return (agent, sid) if sep else None
+
+
+class TableRows:
+    """An order as the table reads it: row keys (``agent:sid``, ``group:<project>``) by position."""
+
+    def __init__(self, order: FleetOrder) -> None:
+        self.order = order
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __getitem__(self, index: int) -> str:
+        item = self.order.item(index)
+        return f"group:{item}" if isinstance(item, str) else row_key(item)
+
+    def __contains__(self, rk: object) -> bool:
+        item = _item(rk) if isinstance(rk, str) else None
+        return item is not None and item in self.order
+
+    def index(self, rk: str) -> int:
+        """The position of row ``rk``; ValueError when it is not shown."""
+        item = _item(rk)
+        if item is None:
+            raise ValueError(rk)
+        return self.order.index(item)
 
 
 class SessionsScreen(Screen):
@@ -94,6 +138,15 @@ class SessionsScreen(Screen):
         self._restyle = False
         self._pending: set[SessionKey] = set()
         """Rows that changed while the screen was hidden."""
+        self._order = FleetOrder(OrderParams())
+        """The rows the table shows, in order (the last one built)."""
+        self._rows = TableRows(self._order)
+        self._build_gen = 0
+        """Bumped for every new order asked for: a worker's result of an older one is dropped."""
+        self._build_dirty: set[SessionKey] | None = None
+        """While a worker builds an order: the rows that changed since its snapshot."""
+        self._jump: SessionKey | None = None
+        """A session to put the cursor on once the order being built shows it."""
         self._last_g = float("-inf")
         self._empty_state: tuple = ("",)
 
@@ -113,10 +166,11 @@ class SessionsScreen(Screen):
         self._apply_theme()
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         table = self.query_one(SessionsTable)
+        table.spec_source = self._spec_of
         table.apply_layout(self.app.size.width)
         self.query_one("#filter", Input).display = False
         self.query_one("#empty", Static).display = False
-        self._sync_table(set(self.catalog.fleet.rows), self.catalog.clock())
+        self._rebuild()
         self._update_header(force=True)
         self.set_interval(TICK_SECONDS, self._tick)
         table.focus()
@@ -125,18 +179,18 @@ class SessionsScreen(Screen):
         """Switch between the narrow (tmux pane) and full column sets."""
         table = self.query_one(SessionsTable)
         if table.apply_layout(self.size.width):
-            self._sync_table(set(), self.catalog.clock(), force=True)
+            self._sync_rows(set())
 
     def on_screen_resume(self) -> None:
         """Back from another screen: catch up on what changed meanwhile."""
         pending, self._pending = self._pending, set()
-        self._sync_table(pending, self.catalog.clock())
+        self._sync_rows(pending)
         self._update_header(force=True)
 
     def _theme_changed(self, _theme) -> None:
         self._apply_theme()
         self._restyle = True
-        self._sync_table(set(), self.catalog.clock(), force=True)
+        self._sync_rows(set())
         self._update_header(force=True)
 
     def _apply_theme(self) -> None:
@@ -156,7 +210,7 @@ class SessionsScreen(Screen):
             self._pending |= changes.rows  # hidden under another screen: catch up on resume
             return
         if changes.rows or changes.state:
-            self._sync_table(set(changes.rows), self.catalog.clock())
+            self._sync_rows(changes.rows)
         self._update_header()
 
     def _tick(self) -> None:
@@ -166,65 +220,93 @@ class SessionsScreen(Screen):
 
     # --- the table --------------------------------------------------------------
 
-    def _sort_value(self, row: Row):
-        return sort_value(row, "project" if self.sort_key == "name" else self.sort_key)
-
     def sort_label(self) -> str:
         """The sort column as the header names it, with its direction."""
         label = SORT_LABELS.get(self.sort_key) or next(
             (c.label for c in COLUMNS if c.key == self.sort_key), self.sort_key)
         return label + (" ▼" if self.descending else " ▲")
 
-    def _passes(self, row: Row, needle: str) -> bool:
-        return (not self.only_working or row.status == WORKING) and (not needle or needle in row.haystack)
+    def params(self) -> OrderParams:
+        """What the table is asked to show: the filters, the sort, the grouping."""
+        return OrderParams("project" if self.sort_key == "name" else self.sort_key, self.descending,
+                           self.filter_text.lower().strip(), self.only_working, self.grouped)
+
+    @property
+    def order_pending(self) -> bool:
+        """A worker is building the order asked for (the table shows the previous one)."""
+        return self._build_dirty is not None
 
     def visible(self) -> list[Row]:
         """Sessions that pass the filters, in display order (groups aside)."""
-        needle = self.filter_text.lower().strip()
-        out = [r for r in self.catalog.fleet.rows.values() if self._passes(r, needle)]
-        out.sort(key=self._sort_value, reverse=self.descending)
-        return out
+        order = self._order
+        return [order.row(item) for item in order if not isinstance(item, str)]  # type: ignore[misc]
 
-    def _order(self) -> tuple[list[str], dict[str, RowSpec]]:
-        """Row keys in display order, and the specs of the group rows (when grouped)."""
-        rows = self.visible()
-        if not self.grouped:
-            return [row_key(r.key) for r in rows], {}
-        groups: dict[str, list[Row]] = {}
-        for r in rows:  # rows are sorted: a group's place is that of its first (best) member
-            groups.setdefault(r.summary.project, []).append(r)
-        order: list[str] = []
-        specs: dict[str, RowSpec] = {}
-        for project, members in groups.items():
-            gk = f"group:{project}"
-            order.append(gk)
-            specs[gk] = group_spec(project, members)
-            order.extend(row_key(r.key) for r in members)
-        return order, specs
-
-    def _spec_of(self, rk: str, now: float) -> RowSpec | None:
+    def _spec_of(self, rk: str) -> RowSpec | None:
+        """The spec of row ``rk`` now (the table asks when it draws the row)."""
+        if rk.startswith("group:"):
+            project = rk[6:]
+            members = self._order.members(project)
+            return group_spec(project, members) if members else None
         agent, _, sid = rk.partition(":")
         row = self.catalog.fleet.rows.get((agent, sid))
         if row is None:
             return None
-        return session_spec(row, now, self.catalog.fleet.thresholds.context_share)
+        return session_spec(row, self.catalog.clock(), self.catalog.fleet.thresholds.context_share)
 
-    def _sync_table(self, changed: set[SessionKey], now: float, *, force: bool = False) -> None:
-        table = self.query_one(SessionsTable)
-        order, specs = self._order()
-        for key in changed:
-            spec = self._spec_of(row_key(key), now)
-            if spec is not None:
-                specs[row_key(key)] = spec
-        for rk in order:
-            # Every row on a forced redraw; otherwise rows not yet in the table (a filter was
-            # cleared, a group opened) need a spec even when their session did not change.
-            if rk not in specs and not rk.startswith("group:") and (force or self._restyle or table.spec(rk) is None):
-                spec = self._spec_of(rk, now)
-                if spec is not None:
-                    specs[rk] = spec
-        table.sync(specs, order, restyle=self._restyle)
+    def _sync_rows(self, changed) -> None:
+        """Place the rows that changed again and let the table make them again."""
+        if self._build_dirty is not None:
+            self._build_dirty |= changed
+        groups = self._order.update(changed, self.catalog.fleet.rows, self.catalog.clock())
+        stale = [row_key(k) for k in changed] + [f"group:{p}" for p in groups]
+        self.query_one(SessionsTable).sync({}, self._rows, stale=stale, restyle=self._restyle)
         self._restyle = False
+        self._update_empty()
+
+    def _rebuild(self) -> None:
+        """Build the order asked for: at once when the fleet is small, else on a worker."""
+        self._build_gen += 1
+        params = self.params()
+        rows = list(self.catalog.fleet.rows.values())  # a snapshot (a C-level copy)
+        if len(rows) <= INLINE_ROWS:
+            self._build_dirty = None
+            self._install(FleetOrder.build(rows, params, self.catalog.clock()))
+        else:
+            self._build_dirty = set()
+            self._build_order(self._build_gen, rows, params, self.catalog.clock())
+
+    @work(thread=True, exclusive=True, group="order", exit_on_error=False, name="table order")
+    def _build_order(self, gen: int, rows: list[Row], params: OrderParams, now: float) -> None:
+        worker = get_current_worker()
+        try:
+            order = FleetOrder.build(rows, params, now,
+                                     cancelled=lambda: worker.is_cancelled or gen != self._build_gen)
+        except Cancelled:
+            return
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._built, gen, order)
+
+    def _built(self, gen: int, order: FleetOrder) -> None:
+        """A worker's order arrived: bring it up to date with what changed meanwhile, show it."""
+        if gen != self._build_gen or self._build_dirty is None:
+            return  # another order was asked for since
+        dirty, self._build_dirty = self._build_dirty, None
+        order.update(dirty, self.catalog.fleet.rows, self.catalog.clock())
+        self._install(order)
+        self._update_header(force=True)
+
+    def _install(self, order: FleetOrder) -> None:
+        """Show ``order`` (group rows are summed again: their members may differ)."""
+        self._order = order
+        self._rows = TableRows(order)
+        groups = [f"group:{item}" for item in order if isinstance(item, str)] if order.params.grouped else []
+        table = self.query_one(SessionsTable)
+        table.sync({}, self._rows, stale=groups, restyle=self._restyle)
+        self._restyle = False
+        if self._jump is not None and self._jump in order:
+            table.pinned = False
+            table.move_to(row_key(self._jump))
+            self._jump = None
         self._update_empty()
 
     def _update_empty(self) -> None:
@@ -264,12 +346,11 @@ class SessionsScreen(Screen):
         now = catalog.clock()
         if not (force or self._header_dirty or now >= self._header_due):
             return
-        needle = self.filter_text.lower().strip()
-        filtered = bool(needle or self.only_working)
-        rows = [r for r in catalog.fleet.rows.values() if self._passes(r, needle)] if filtered else None
-        stats = catalog.stats(rows)  # the header follows the filter, and says so
+        filtered = self.params().filtered
+        # The header follows the filter, and says so: the shown rows' running sums.
+        stats = self._order.totals.stats(now, catalog.series) if filtered else catalog.stats()
         sort_label = self.sort_label()
-        shown = len(rows) if rows is not None else len(catalog.fleet.rows)
+        shown = stats.sessions
         loading = catalog.load_progress if catalog.loading else None
         note = catalog.load_note if catalog.loading else (
             "loading recent sessions' calls…" if catalog.records_pending else None)
@@ -374,7 +455,7 @@ class SessionsScreen(Screen):
         self._resort()
 
     def _resort(self) -> None:
-        self._sync_table(set(), self.catalog.clock())
+        self._rebuild()
         self._update_header(force=True)
 
     @on(Input.Changed, "#filter")
@@ -391,33 +472,34 @@ class SessionsScreen(Screen):
             box.display = False
         self.query_one(SessionsTable).focus()
 
-    @on(DataTable.RowSelected, "#sessions")
-    def _open_detail(self, event: DataTable.RowSelected) -> None:
+    @on(SessionsTable.RowSelected, "#sessions")
+    def _open_detail(self, event: SessionsTable.RowSelected) -> None:
         """Enter (or a click on the highlighted row) drills into the session."""
-        key = event.row_key.value
+        key = event.row_key
         if not key or key.startswith("group:"):
             return
         agent, _, sid = key.partition(":")
         self.post_message(SessionChosen((agent, sid)))
 
-    @on(DataTable.HeaderSelected, "#sessions")
-    def _sort_by_header(self, event: DataTable.HeaderSelected) -> None:
+    @on(SessionsTable.HeaderSelected, "#sessions")
+    def _sort_by_header(self, event: SessionsTable.HeaderSelected) -> None:
         """A click on any column's header sorts by it (again: reverses)."""
-        key = event.column_key.value
+        key = event.column_key
         if key:
             self._sort_by(key, toggle=True)
 
     def jump_to(self, key: SessionKey) -> None:
         """Put the cursor on ``key``'s row, clearing filters that hide it (the palette's action)."""
         table = self.query_one(SessionsTable)
-        rk = row_key(key)
-        if table.spec(rk) is None:
+        if key not in self._order:
             self.filter_text = ""
             self.only_working = False
             box = self.query_one("#filter", Input)
             box.value = ""
             box.display = False
+            self._jump = key  # the cursor goes there once the order shows it
             self._resort()
-        table.pinned = False
-        table.move_to(rk)
+        else:
+            table.pinned = False
+            table.move_to(row_key(key))
         table.focus()

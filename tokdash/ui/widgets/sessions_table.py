@@ -1,25 +1,24 @@
-"""The sessions table: a ``DataTable`` upserted by row key, with responsive fixed-width columns.
+"""The sessions table: a virtual table of the screen's order, with responsive fixed-width columns.
 
 Rows are described as *specs* (plain strings with semantic style names, see
-:data:`CellSpec`); the table turns a spec into ``rich.text.Text`` only when it
-differs from what the row shows, so a refresh that changes nothing redraws
-nothing. Every column except the flexible title has a fixed width: Textual
-re-measures a whole column when shrinking text is written with
-``update_width=True``, which is far too slow for a live table.
+:data:`CellSpec`); the table asks for a row's spec only when it draws the row, and
+turns a spec into ``rich.text.Text`` only when it differs from what the row shows,
+so a refresh that changes nothing redraws nothing and a fleet of 50,000 sessions
+costs what one screen of rows costs. Every column except the flexible title has a
+fixed width (the table never measures its rows).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-
 from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable
-from textual.widgets.data_table import RowDoesNotExist
+
+from tokdash.ui.widgets.virtual_table import RowOrder, VirtualTable
 
 Segment = tuple[str, str]
 """(text, style name): a run of plain text and the semantic style it is shown in."""
@@ -84,8 +83,9 @@ MIN_FLEX = 12
 """The flexible (title) column never gets narrower than this."""
 TITLE_ROOM = 40
 """Once the title has this many cells, columns that can grow (models, project) take the rest."""
-CELL_CACHE_LIMIT = 20_000
-"""Rendered cells kept (a few full screens of every sort order); cleared when exceeded."""
+ROW_CACHE_LIMIT = 5_000
+"""Rows whose spec and cells are kept; beyond, only the rows in view are (the rest are made
+again when they come into view)."""
 
 
 def columns_for(width: int) -> list[tuple[Column, int]]:
@@ -106,18 +106,26 @@ def columns_for(width: int) -> list[tuple[Column, int]]:
     return [(c, widths[c.key] or flex) for c in shown]
 
 
-class RowText(Text):
-    """A row's first cell, carrying its row key.
+@dataclass(slots=True)
+class _Shown:
+    """What one row shows: its spec, and the cells made from it (for one layout and theme)."""
 
-    ``DataTable.sort`` hands its key function only cell values; the key lets the
-    table be put in *our* order (computed from session data, not from cell text).
+    spec: RowSpec
+    cells: list[Text]
+    gen: int
+    fresh: bool = True
+    """False once its data changed: the spec is made again when the row is next drawn."""
+
+
+class SessionsTable(VirtualTable):
+    """One row per session (and per project header when grouped), drawn from the screen's order.
+
+    The table holds no rows: it shows an order (see :class:`VirtualTable`) and asks
+    ``spec_source`` for a row's spec when it first draws it. :meth:`sync` says which
+    rows' data changed; a row in view is made again at once and redrawn only if it
+    reads differently (a cell whose spec did not change keeps its ``Text``, so its
+    rendering is reused), a row out of view when it next comes into view.
     """
-
-    row_key: str = ""
-
-
-class SessionsTable(DataTable):
-    """One row per session (and per project header when grouped), upserted by key."""
 
     DEFAULT_CSS = """
     SessionsTable { scrollbar-size-vertical: 1; }
@@ -133,152 +141,117 @@ class SessionsTable(DataTable):
     """The cursor sits on the top row, whatever session sorts first, until the user moves it
     (keys, a click, the palette); from then on it follows its session through re-sorts."""
 
-    _rows_only = False
-    """While True, a whole-table refresh (as ``update_cell`` requests) is left out: ``sync``
-    repaints just the rows it rewrote. (A class default: ``refresh`` runs during ``__init__``.)"""
-
     def __init__(self, **kwargs) -> None:
-        super().__init__(cursor_type="row", cell_padding=0, zebra_stripes=True, **kwargs)
-        self._specs: dict[str, RowSpec] = {}
-        """Row key -> the spec its cells show now (every row in the table)."""
+        super().__init__(**kwargs)
+        self.spec_source: Callable[[str], RowSpec | None] = lambda _key: None
+        """Row key -> the spec it shows now (None: no such row); set by the screen."""
+        self._rows: dict[str, _Shown] = {}
+        """Rows drawn (or asked about) lately: what they show."""
         self._columns: list[tuple[Column, int]] = []
-        self._layout_width = -1
+        self._gen = 0
+        """Bumped on a new layout or theme: every row's cells are made again (their specs stay)."""
+        self._written = 0
+        """Cells made so far (what :meth:`sync` counts)."""
         self.styles_map: dict[str, Style] = {}
         """Semantic style name -> Rich style; set from the theme by the screen."""
-        self._cell_cache: dict[tuple, tuple[object, list]] = {}
-        """Cell place and look -> (the value rendered, its lines); see ``_render_cell``."""
 
     # --- layout -----------------------------------------------------------------
 
-    @property
-    def column_keys(self) -> list[str]:
-        """Keys of the columns shown now, in order."""
-        return [c.key for c, _w in self._columns]
-
     def apply_layout(self, width: int) -> bool:
-        """Pick the columns for ``width``; rebuilds the columns only when they change.
-
-        A resize is the one time the table is rebuilt (columns cannot be hidden in a
-        DataTable); the cursor is put back on its row by key.
-        """
+        """Pick the columns for ``width``; True when they changed (the cursor keeps its row)."""
         if width <= 0:
             return False
         layout = columns_for(width)
         if layout == self._columns:
-            self._layout_width = width
             return False
-        keep = self.cursor_key()
-        order = self.row_keys()
         self._columns = layout
-        self._layout_width = width
-        self.clear(columns=True)
+        self._gen += 1
+        labels = []
         for col, w in layout:
             label = Text(col.label, style="bold", no_wrap=True, end="")
             self._fit(label, w, col.right)
-            self.add_column(label, width=w + 1, key=col.key)
-        for key in order:
-            self.add_row(*self._cells(key, self._specs[key]), key=key)
-        if keep is not None:
-            self.move_to(keep)
+            labels.append((col.key, label, w + 1))
+        self.set_columns(labels)
         return True
 
     # --- rows -------------------------------------------------------------------
 
-    def row_keys(self) -> list[str]:
-        """Row keys in display order."""
-        return [row.key.value for row in self.ordered_rows if row.key.value is not None]
-
-    def cursor_key(self) -> str | None:
-        """The key of the row under the cursor, or None when the table is empty."""
-        if not self.row_count:
-            return None
-        try:
-            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        except Exception:  # the cursor can briefly point past the last row after a removal
-            return None
-
-    def move_to(self, key: str, *, scroll: bool = True) -> bool:
-        """Put the cursor on the row ``key``; False when there is no such row."""
-        try:
-            index = self.get_row_index(key)
-        except RowDoesNotExist:
-            return False
-        if index != self.cursor_row:
-            self.move_cursor(row=index, scroll=scroll)
-        return True
-
     def spec(self, key: str) -> RowSpec | None:
-        """The spec row ``key`` shows now."""
-        return self._specs.get(key)
+        """The spec row ``key`` shows now (None when it is not shown)."""
+        if key not in self._order:
+            return None
+        shown = self._shown_row(key)
+        return None if shown is None else shown.spec
 
-    def sync(self, specs: Mapping[str, RowSpec], order: Sequence[str], *, keep_cursor: bool = True,
-             restyle: bool = False) -> int:
-        """Make the table show exactly the rows ``order``, in that order.
+    def get_cell(self, key: str, column: str) -> Text:
+        """The ``Text`` cell ``column`` of row ``key`` shows (KeyError when either is not shown)."""
+        cells = self.row_cells(key) if key in self._order else None
+        if cells is None or column not in self._column_keys:
+            raise KeyError((key, column))
+        return cells[self._column_keys.index(column)]
 
-        ``specs`` holds the new spec of every row that may have changed; rows not in
-        it keep what they show. Only cells whose spec differs are written
-        (``update_cell``), new rows are added by key, rows no longer wanted are
-        removed, and the cursor stays on its row by key (``sort`` keeps the cursor's
-        *index*, so another row would end up under it). ``restyle`` rewrites every
-        cell (after a theme change). Returns the number of cells written.
+    def row_cells(self, key: str) -> list[Text] | None:
+        """The cells of row ``key`` (made from its spec when they are not current)."""
+        shown = self._shown_row(key)
+        return None if shown is None else shown.cells
+
+    def _shown_row(self, key: str, spec: RowSpec | None = None) -> _Shown | None:
+        shown = self._rows.get(key)
+        if spec is None:
+            if shown is not None and shown.fresh:
+                if shown.gen == self._gen:
+                    return shown
+                spec = shown.spec  # a new layout or theme: the same spec, new cells
+            else:
+                spec = self.spec_source(key)
+                if spec is None:
+                    return None
+        if shown is not None and shown.gen == self._gen:
+            shown.fresh = True
+            if spec == shown.spec:
+                return shown  # the same cells: nothing to redraw
+            # Cells whose spec did not change keep their Text (and so their rendering).
+            old = shown.spec
+            cells = []
+            for cell, (col, w) in zip(shown.cells, self._columns):
+                new = spec.get(col.key, ())
+                if new == old.get(col.key, ()):
+                    cells.append(cell)
+                else:
+                    cells.append(self._cell(col, w, new))
+                    self._written += 1
+        else:
+            cells = [self._cell(col, w, spec.get(col.key, ())) for col, w in self._columns]
+            self._written += len(cells)
+        shown = self._rows[key] = _Shown(spec, cells, self._gen)
+        return shown
+
+    def sync(self, specs: Mapping[str, RowSpec], order: RowOrder, *, stale: Iterable[str] = (),
+             keep_cursor: bool = True, restyle: bool = False) -> int:
+        """Show the rows ``order`` (kept by reference), in that order.
+
+        ``specs`` holds new specs of rows (any rows); ``stale`` names rows whose data
+        changed: their spec is asked again from ``spec_source`` when they are drawn (now,
+        for the rows in view). Rows named in neither keep what they show. The cursor stays
+        on its row by key (on the top row while ``pinned``). ``restyle`` makes every cell
+        again (after a theme change). Returns the number of cells made anew (cells that
+        read differently, in rows given or in view).
         """
         cursor = self.cursor_key() if keep_cursor and not self.pinned else None
-        wanted = set(order)
-        written = 0
-        with self.app.batch_update():
-            gone = [k for k in self._specs if k not in wanted]
-            if gone and len(gone) > len(self._specs) // 2:
-                # remove_row is O(rows) each: when most rows go, clear and re-add the rest
-                # (from their current spec unless a new one is given).
-                kept = {k: v for k, v in self._specs.items() if k in wanted}
-                self.clear()
-                self._specs = {}
-                specs = {**kept, **specs}
-            else:
-                for k in gone:
-                    self.remove_row(k)
-                    del self._specs[k]
-            touched: list[str] = []
-            added = False
-            self._rows_only = True
-            try:
-                for key in order:
-                    new = specs.get(key)
-                    old = self._specs.get(key)
-                    if old is None:
-                        if new is None:
-                            continue
-                        self.add_row(*self._cells(key, new), key=key)
-                        self._specs[key] = new
-                        written += len(self._columns)
-                        added = True
-                        continue
-                    if new is None or (new == old and not restyle):
-                        continue
-                    for col, w in self._columns:
-                        cell = new.get(col.key, ())
-                        if restyle or cell != old.get(col.key, ()):
-                            self.update_cell(key, col.key, self._cell(col, w, cell, key))
-                            written += 1
-                            if not touched or touched[-1] != key:
-                                touched.append(key)
-                    self._specs[key] = new
-            finally:
-                self._rows_only = False
-            if added or gone:
-                self.refresh()
-            else:
-                for key in touched:
-                    self.refresh_row(self.get_row_index(key))
-            if self.row_keys() != list(order):
-                index = {k: i for i, k in enumerate(order)}
-                first = self._columns[0][0].key
-                self.sort(first, key=lambda cell: index.get(getattr(cell, "row_key", ""), len(index)))
-            if cursor is not None:
-                self.move_to(cursor)
-            elif self.pinned and self.row_count and self.cursor_row != 0:
-                self.move_cursor(row=0)
-        return written
+        written = self._written
+        if restyle:
+            self._gen += 1
+        for key in stale:
+            shown = self._rows.get(key)
+            if shown is not None:
+                shown.fresh = False
+        for key, spec in specs.items():
+            self._shown_row(key, spec)
+        self.show_order(order, keep=cursor, top=self.pinned)
+        if len(self._rows) > ROW_CACHE_LIMIT:
+            keep = {order[i] for i in self._in_view()}
+            self._rows = {k: v for k, v in self._rows.items() if k in keep}
+        return self._written - written
 
     # --- the user moves the cursor: it follows its session from then on ------------
 
@@ -316,63 +289,18 @@ class SessionsTable(DataTable):
         super().action_scroll_bottom()
 
     def _on_click(self, event) -> None:
-        # Textual calls every class's handler along the MRO: DataTable's moves the cursor next.
+        # Textual calls every class's handler along the MRO: VirtualTable's moves the cursor next.
         if event.style.meta.get("row", -1) >= 0:  # a row, not the header (which sorts)
             self._unpin()
 
-    # --- rendering ----------------------------------------------------------------
-
-    def refresh(self, *regions, repaint: bool = True, layout: bool = False, recompose: bool = False):
-        """Refresh, except the whole-table repaint each ``update_cell`` asks for inside ``sync``.
-
-        ``sync`` repaints only the rows it rewrote (``refresh_row``): a tick that updates
-        a few "12s ago" cells then costs a few lines of rendering, not a full screen.
-        Row additions, removals and sorts still repaint everything.
-        """
-        if self._rows_only and not regions and not layout and not recompose:
-            return self
-        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
-
-    def _render_cell(self, row_index: int, column_index: int, base_style, width: int, cursor: bool = False,
-                     hover: bool = False):
-        """Render one cell, re-using its previous rendering while its value object is unchanged.
-
-        DataTable (8.2.8) keys its cell cache by a table-wide update counter, so one
-        ``update_cell`` re-renders *every* visible cell: a tick that rewrites six
-        "12s ago" cells cost ~50 ms of Rich rendering for a full screen. Here a body
-        cell is cached by what determines its look: its value (by identity: a write
-        stores a new ``Text``), its place (row/column index: the segments carry them
-        as click metadata), the row style, cursor/hover state, focus and theme.
-        """
-        if row_index < 0 or column_index < 0:
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        row_key = self._row_locations.get_key(row_index)
-        column_key = self._column_locations.get_key(column_index)
-        value = self._data[row_key][column_key]
-        key = (row_key, column_key, row_index, column_index, base_style, width, cursor, hover,
-               self._show_hover_cursor, self.show_cursor, self._pseudo_class_state, self.app.theme)
-        hit = self._cell_cache.get(key)
-        if hit is not None and hit[0] is value:
-            return hit[1]
-        lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        if len(self._cell_cache) > CELL_CACHE_LIMIT:
-            self._cell_cache.clear()
-        self._cell_cache[key] = (value, lines)
-        return lines
-
     # --- cells ------------------------------------------------------------------
 
-    def _cells(self, key: str, spec: RowSpec) -> list[Text]:
-        return [self._cell(col, w, spec.get(col.key, ()), key) for col, w in self._columns]
-
-    def _cell(self, col: Column, width: int, spec: CellSpec, key: str) -> Text:
-        text = RowText(no_wrap=True, end="") if col is self._columns[0][0] else Text(no_wrap=True, end="")
+    def _cell(self, col: Column, width: int, spec: CellSpec) -> Text:
+        text = Text(no_wrap=True, end="")
         styles = self.styles_map
         for s, style in spec:
             text.append(s, styles.get(style))
         self._fit(text, width, col.right)
-        if isinstance(text, RowText):
-            text.row_key = key
         return text
 
     @staticmethod
