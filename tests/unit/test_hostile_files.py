@@ -295,7 +295,7 @@ def test_an_unreadable_transcript_or_folder_keeps_its_history_and_is_counted(tmp
     assert normalized(result.summaries) == normalized(before.summaries)  # history kept as it was
     assert result.archived == set()  # never marked deleted
     assert str(target) in result.unreadable and "denied" in result.unreadable[str(target)].lower()
-    assert err.count("\n") == 1 and "cannot read" in err
+    assert err.count("\n") == 1 and "not read:" in err
     assert str(target) in load.unreadable  # --no-cache says so too (and does not crash)
     again = run_index(roots, data)  # readable again: the new bytes are read
     assert normalized(again.summaries) == normalized(run_memory(roots))
@@ -307,11 +307,14 @@ def test_a_mode_000_transcript_for_real(tmp_path):
     claude, codex, main = _tree(tmp_path)
     data = tmp_path / "data"
     assert _cli(["report", "sessions", "--json", *_flags(claude, codex)], data).returncode == 0
+    before = _tokens(_cli(["report", "sessions", "--json", *_flags(claude, codex)], data).stdout)
     main.chmod(0)
     try:
-        for extra in ([], ["--no-cache"]):
-            got = _cli(["report", "sessions", "--json", *extra, *_flags(claude, codex)], data)
-            assert got.returncode == 0 and b"Traceback" not in got.stderr and b"cannot read" in got.stderr
+        got = _cli(["report", "sessions", "--json", *_flags(claude, codex)], data)
+        assert got.returncode == 0 and b"Traceback" not in got.stderr and b"not read:" in got.stderr
+        assert _tokens(got.stdout) == before  # its history kept
+        got = _cli(["report", "sessions", "--json", "--no-cache", *_flags(claude, codex)], data)
+        assert got.returncode == 0 and b"Traceback" not in got.stderr
     finally:
         main.chmod(0o644)
 

@@ -157,7 +157,7 @@ def _walk(top: Path, skipped: dict[str, str], *, files: bool = True) -> Iterable
                 elif e.is_symlink():
                     try:
                         if e.is_dir():
-                            skipped[e.path] = "a symlinked folder (not followed)"
+                            skipped[e.path] = "a symlinked folder, not followed"
                             continue
                     except OSError as exc:
                         if files:

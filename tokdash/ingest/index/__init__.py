@@ -265,8 +265,8 @@ class Index:
 
             first, why = sorted(unreadable.items())[0]
             more = f" and {len(unreadable) - 1} more" if len(unreadable) > 1 else ""
-            self.warn(f"tokdash: cannot read {clean(first)} ({clean(why)}){more}; "
-                      "their sessions keep their history")
+            self.warn(f"tokdash: not read: {clean(first)} ({clean(why)}){more}; "
+                      "sessions there keep their history")
 
     def forget_preview(self, paths: Iterable[str]) -> tuple[list[str], set[SessionKey]]:
         """(the files, the sessions) ``sync(forget=paths)`` would drop, read without changing anything."""

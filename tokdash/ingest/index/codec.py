@@ -73,7 +73,10 @@ def enc_path(path: str) -> str:
 
 
 def dec_path(text: str) -> str:
-    """The path ``enc_path`` stored, exactly as the file system named it."""
+    """The path ``enc_path`` stored, exactly as the file system named it (:class:`CodecError`
+    for anything but text: a damaged row)."""
+    if type(text) is not str:
+        raise CodecError("a stored path is not text")
     if text.startswith(_PATH_TAG):
         try:
             return os.fsdecode(bytes.fromhex(text[len(_PATH_TAG):]))
@@ -125,6 +128,8 @@ def enc_key(key: object) -> bytes:
 
 def dec_key(data: bytes) -> object:
     """The key ``enc_key`` encoded, with its tuples (and escaped strings) restored."""
+    if type(data) is not bytes:
+        raise CodecError("a stored key is not bytes")
     try:
         return _tuplify(orjson.loads(data))
     except orjson.JSONDecodeError as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,7 +42,6 @@ CREATE TABLE IF NOT EXISTS slots (
     ck INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS slots_session ON slots (agent, session_id);
-CREATE INDEX IF NOT EXISTS slots_ts ON slots (ts);
 CREATE INDEX IF NOT EXISTS slots_file ON slots (file);
 CREATE TABLE IF NOT EXISTS keys (key BLOB PRIMARY KEY, pk BLOB NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS keys_pk ON keys (pk);
@@ -63,7 +63,27 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 CREATE TABLE IF NOT EXISTS prices (model TEXT PRIMARY KEY, price BLOB) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS forgotten (path TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tally (name TEXT PRIMARY KEY, n INTEGER NOT NULL, ck INTEGER NOT NULL) WITHOUT ROWID;
+INSERT OR IGNORE INTO tally (name, n, ck) VALUES ('slots', 0, 0), ('sessions', 0, 0);
 """
+_TALLY_M = 2147483647
+TRIGGERS = f"""
+CREATE TRIGGER IF NOT EXISTS slots_tally_ins AFTER INSERT ON slots BEGIN
+    UPDATE tally SET n = n + 1, ck = (ck + NEW.ck) % {_TALLY_M} WHERE name = 'slots'; END;
+CREATE TRIGGER IF NOT EXISTS slots_tally_del AFTER DELETE ON slots BEGIN
+    UPDATE tally SET n = n - 1, ck = (ck - OLD.ck + {_TALLY_M}) % {_TALLY_M} WHERE name = 'slots'; END;
+CREATE TRIGGER IF NOT EXISTS slots_tally_upd AFTER UPDATE OF ck ON slots BEGIN
+    UPDATE tally SET ck = (ck - OLD.ck + NEW.ck + {_TALLY_M}) % {_TALLY_M} WHERE name = 'slots'; END;
+CREATE TRIGGER IF NOT EXISTS sessions_tally_ins AFTER INSERT ON sessions BEGIN
+    UPDATE tally SET n = n + 1 WHERE name = 'sessions'; END;
+CREATE TRIGGER IF NOT EXISTS sessions_tally_del AFTER DELETE ON sessions BEGIN
+    UPDATE tally SET n = n - 1 WHERE name = 'sessions'; END;
+"""
+"""The ``tally`` of the calls table (rows, and the sum of their ``ck`` modulo ``_TALLY_M``) and of
+the sessions table (rows), kept by SQLite itself on every write. SQLite does not checksum its
+pages: a flipped byte in a page header or an interior page can make a scan skip rows, or
+read some twice, without an error; a scan that does not add up to the tally has met damage."""
+TRIGGER_NAMES = ("slots_tally_ins", "slots_tally_del", "slots_tally_upd", "sessions_tally_ins", "sessions_tally_del")
 DATA_TABLES = ("files", "slots", "keys", "msgs", "events", "metas", "sessions", "prices")
 """Everything a rebuild replaces (``meta`` is rewritten, ``forgotten`` survives)."""
 ALL_TABLES = ("meta", *DATA_TABLES, "forgotten")
@@ -117,6 +137,9 @@ def prepare(conn: sqlite3.Connection) -> codec.Reader:
             create_schema(conn)
             conn.execute("INSERT OR IGNORE INTO meta (k, v) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
             conn.execute("COMMIT")
+        row = conn.execute("SELECT v FROM meta WHERE k = 'schema'").fetchone()
+        if row is None or row[0] != str(SCHEMA_VERSION):
+            return codec.Reader()  # another schema: not read as this one (see ``migrate``)
         return read_layouts(conn)
     except sqlite3.DatabaseError as exc:
         abort(conn)
@@ -126,20 +149,69 @@ def prepare(conn: sqlite3.Connection) -> codec.Reader:
 
 
 def create_schema(conn: sqlite3.Connection) -> None:
-    """Create every table and index that does not exist yet."""
+    """Create every table, index and tally trigger that does not exist yet."""
     for stmt in _SCHEMA.split(";"):
         if stmt.strip():
             conn.execute(stmt)
+    create_triggers(conn)
+
+
+def create_triggers(conn: sqlite3.Connection) -> None:
+    """The triggers that keep ``tally`` (see ``TRIGGERS``)."""
+    for stmt in TRIGGERS.split("END;"):
+        if stmt.strip():
+            conn.execute(stmt + "END;")
+
+
+def clear_data(conn: sqlite3.Connection) -> None:
+    """Empty every data table (a rebuild), without a trigger per deleted row; the tallies start at 0."""
+    for name in TRIGGER_NAMES:
+        conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+    for table in DATA_TABLES:
+        conn.execute(f"DELETE FROM {table}")
+    conn.execute("UPDATE tally SET n = 0, ck = 0")
+    create_triggers(conn)
+
+
+def tally(conn: sqlite3.Connection, name: str) -> tuple[int, int]:
+    """(rows, sum of ``ck`` modulo the tally's modulus) the table ``name`` must add up to."""
+    row = conn.execute("SELECT n, ck FROM tally WHERE name = ?", (name,)).fetchone()
+    if row is None or type(row[0]) is not int or type(row[1]) is not int:
+        raise _Corrupt("the index's tally is damaged")
+    return row[0], row[1]
+
+
+TALLY_MODULUS = _TALLY_M
 
 
 def read_layouts(conn: sqlite3.Connection) -> codec.Reader:
-    """A reader for the rows of this database, in the field layouts its last build stored."""
-    row = conn.execute("SELECT v FROM meta WHERE k = 'layouts'").fetchone()
+    """A reader for the rows of this database, in the field layouts its last build stored.
+
+    The layouts name the fields of every stored row: a flipped byte in them would decode
+    every summary with a field missing, so they are stored with their CRC (``layouts_ck``)
+    and one that fails it is damage."""
+    rows = dict(conn.execute("SELECT k, v FROM meta WHERE k IN ('layouts', 'layouts_ck')").fetchall())
+    text = rows.get("layouts")
+    if not text:
+        return codec.Reader(None)
+    if rows.get("layouts_ck") != layouts_ck(text):
+        raise _Corrupt("the index's field layouts fail their checksum")
     try:
-        layouts = orjson.loads(row[0]) if row and row[0] else None
+        layouts = orjson.loads(text)
     except orjson.JSONDecodeError:
-        layouts = None
+        raise _Corrupt("the index's field layouts do not decode") from None
     return codec.Reader(layouts if isinstance(layouts, dict) else None)
+
+
+def layouts_meta() -> dict[str, str]:
+    """The ``meta`` entries that store this build's field layouts (with their checksum)."""
+    text = orjson.dumps(codec.current_layouts()).decode()
+    return {"layouts": text, "layouts_ck": layouts_ck(text)}
+
+
+def layouts_ck(text: str) -> str:
+    """The checksum stored beside the layouts."""
+    return str(zlib.crc32(text.encode()))
 
 
 def read_meta(conn: sqlite3.Connection) -> dict[str, str]:
@@ -193,7 +265,12 @@ def damage(conn: sqlite3.Connection) -> str | None:
 
 
 def is_corrupt(exc: BaseException) -> bool:
-    """Whether an error means the file does not decode (as opposed to busy, full, or I/O)."""
+    """Whether an error means the file does not decode (as opposed to busy, full, or I/O).
+
+    Text that is not UTF-8 counts: tokdash only ever writes valid text (paths that are not
+    are escaped), so such a column was damaged after it was written."""
+    if isinstance(exc, sqlite3.OperationalError) and "decode to UTF-8" in str(exc):
+        return True
     if not isinstance(exc, sqlite3.DatabaseError) or isinstance(exc, sqlite3.OperationalError):
         return False
     name = getattr(exc, "sqlite_errorname", None)

@@ -16,12 +16,13 @@ from pathlib import Path
 
 from tokdash.ingest.discovery import Roots
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Layout of the tables and of the stored bytes. An index of an older schema is moved aside
 (kept) and its history carried into a new file; one of a newer schema is left alone
-(see ``migrate``). 2: checksums on every blob and row, file heads (rewrites in place),
-the other files holding a copy of each call and event (withdrawal), escaped paths.
-3: a call's cost in two integer columns (whole dollars, pico-dollars), exact at any size."""
+(see ``migrate``). 1: the first index. 4: checksums on every blob and row and a tally of
+rows kept by triggers (damage is found), file heads (rewrites in place are told), the
+other files holding a copy of each call and event (withdrawal), escaped non-UTF-8 paths,
+a call's cost as two integer columns (exact at any size). 2 and 3 were steps towards 4."""
 PARSER_VERSION = 1
 """Bump whenever ``sources/``, the store or the summaries count differently: the index
 then rebuilds itself from the transcripts (carrying over those that are gone). A hash

@@ -60,36 +60,54 @@ def facts(open_conn: Callable[[], sqlite3.Connection], result: SyncResult,
         args.append(until)
     # Costs are stored as (whole dollars, pico-dollars below a dollar), both integers: each
     # part's SUM is exact and cannot overflow for any real fleet; if a hostile one does
-    # overflow (SQLite raises), the sums are TOTALled as floats instead of failing. Every
-    # row is checked against its ``ck`` in the same pass: a flipped byte is damage, not a
-    # number. NOT INDEXED: a flipped byte in an index page could point the range scan at
-    # the wrong rows, which no row checksum would notice; the full scan reads rows only.
+    # overflow (SQLite raises), the sums are TOTALled as floats instead of failing.
+    # Damage: every row is checked against its ``ck`` in the same pass, and the whole scan
+    # must add up to the table's tally (rows and ck sum, kept by triggers), so a row a
+    # damaged page hides, or shows twice, is noticed too. Hence every row is scanned (the
+    # range is a GROUP BY column, not a WHERE), NOT INDEXED: the calls table has no index on
+    # ``ts``, and a flipped byte in an index page can end a range scan early or point it at
+    # another row (benchmarks/bench_index_checks.py measures the cost).
     cols = ("input", "output", "cw5", "cw1h", "cr", "reasoning", "web", "cost_usd", "cost_pico")
-    where_sql = " WHERE " + " AND ".join(where) if where else ""
+    inside = "(" + " AND ".join(where) + ")" if where else "1"
+    conn = open_conn()
 
     def query(agg: str) -> list:
-        return open_conn().execute(
+        return conn.execute(
             f"SELECT CAST(ts / {BUCKET_SECONDS} AS INTEGER) * {BUCKET_SECONDS} AS b, agent, session_id, model, "
-            "COUNT(*), " + ", ".join(f"{agg}({c})" for c in cols) + ", SUM(cost_usd IS NULL), "
-            f"SUM(ck != {SLOT_CK_SQL}) FROM slots NOT INDEXED{where_sql} GROUP BY b, agent, session_id, model",
+            f"{inside} AS inr, COUNT(*), " + ", ".join(f"{agg}({c})" for c in cols) + ", SUM(cost_usd IS NULL), "
+            f"SUM(ck IS NOT {SLOT_CK_SQL}), SUM(ck) FROM slots NOT INDEXED GROUP BY b, agent, session_id, model, inr",
             args,
         ).fetchall()
 
+    conn.execute("BEGIN")
     try:
-        rows = query("SUM")
-    except sqlite3.OperationalError as exc:
-        if "overflow" not in str(exc):
-            raise
-        rows = query("TOTAL")
+        try:
+            rows = query("SUM")
+        except sqlite3.OperationalError as exc:
+            if "overflow" not in str(exc):
+                raise
+            rows = query("TOTAL")
+        n_rows, ck_sum = db.tally(conn, "slots")
+        # The text columns a fact is grouped by are checked against what else the index holds:
+        # a flipped byte in a session id or a model would make a session or a model of its own.
+        known_sessions = set(conn.execute("SELECT agent, session_id FROM sessions").fetchall())
+        known_models = {r[0] for r in conn.execute("SELECT model FROM prices")}
+    finally:
+        conn.execute("ROLLBACK")
     out: list[Fact] = []
-    for b, agent, sid, model, n, i, o, w5, w1, cr, rs, web, usd, pico, unpriced, bad in rows:
-        if bad:
+    seen = seen_ck = 0
+    for b, agent, sid, model, inr, n, i, o, w5, w1, cr, rs, web, usd, pico, unpriced, bad, cks in rows:
+        if bad or (agent, sid) not in known_sessions or model not in known_models:
             raise _Corrupt("a stored call fails its checksum")
-        if memory and (agent, sid) in memory:
+        seen += n
+        seen_ck += cks or 0
+        if not inr or memory and (agent, sid) in memory:
             continue
         usage = Usage(*(int(t) for t in (i, o, w5, w1, cr, rs, web)))
         cost = int(usd or 0) * PICO + int(pico or 0)
         out.append(Fact(float(b) if b > 0 else 0.0, agent, sid, model, usage, n, cost, unpriced))
+    if (seen, seen_ck % db.TALLY_MODULUS) != (n_rows, ck_sum):
+        raise _Corrupt(f"the calls table reads {seen} rows where {n_rows} were written")
     if memory:
         out += _in_range(facts_from_sessions(memory.values(), result.prices), since, until)
     return out
@@ -129,8 +147,10 @@ def sessions_snapshot(conn: sqlite3.Connection, reader: codec.Reader,
         prints: dict[SessionKey, int] = {}
         archived: set[SessionKey] = set()
         loads = reader.loads
+        n_rows = 0
         for agent, sid, arch, blob in conn.execute("SELECT agent, session_id, archived, summary FROM sessions"):
             check_session_row(agent, sid, arch)
+            n_rows += 1
             key = (agent, sid)
             fp = hash(blob)
             prints[key] = fp
@@ -138,6 +158,8 @@ def sessions_snapshot(conn: sqlite3.Connection, reader: codec.Reader,
                 summaries[key] = loads(blob)  # type: ignore[assignment]
             if arch:
                 archived.add(key)
+        if n_rows != db.tally(conn, "sessions")[0]:
+            raise _Corrupt(f"the sessions table reads {n_rows} rows where {db.tally(conn, 'sessions')[0]} were written")
         return SessionsSnapshot(summaries, prints, archived, stale=problem is not None)
     finally:
         conn.execute("ROLLBACK")

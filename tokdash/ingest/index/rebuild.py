@@ -130,8 +130,7 @@ def rebuild(run: SyncRun, found, *, finalize: bool, meta: dict[str, str], forget
     carried_rows = [carried_row(p) for p in carried]
 
     def write() -> None:
-        for table in db.DATA_TABLES:
-            conn.execute(f"DELETE FROM {table}")
+        db.clear_data(conn)
         conn.executemany("INSERT OR IGNORE INTO forgotten (path) VALUES (?)",
                          [(codec.enc_path(p),) for p in forgotten])
         tables.insert_file_rows(conn, carried_rows)
@@ -141,7 +140,7 @@ def rebuild(run: SyncRun, found, *, finalize: bool, meta: dict[str, str], forget
         prices.write_prices(conn, run_prices, set(run_prices.seed))
         db.set_meta(conn, {"schema": str(SCHEMA_VERSION), "code": code_fingerprint(), "price_fp": run.price_fp,
                            "roots": run.roots_sig, "built": datetime.now(UTC).isoformat(timespec="seconds"),
-                           "layouts": orjson.dumps(codec.current_layouts()).decode()})
+                           **db.layouts_meta()})
         conn.execute("DELETE FROM meta WHERE k = 'carry_from'")
 
     return result, write

@@ -21,7 +21,7 @@ import sqlite3
 import zlib
 from dataclasses import dataclass
 
-from tokdash.ingest.index import codec
+from tokdash.ingest.index import codec, db
 from tokdash.ingest.index.db import _Corrupt
 from tokdash.ingest.index.prices import _Prices
 from tokdash.ingest.index.store import IndexStore
@@ -40,7 +40,8 @@ SLOT_CK_SQL = (
     f"+ 17 * (reasoning % {_M}) + 19 * (web % {_M}) + 23 * (IFNULL(cost_usd, {_M} - 1) % {_M}) "
     f"+ 37 * (IFNULL(cost_pico, {_M} - 1) % {_M}) + 29 * (CAST(ts AS INTEGER) % {_M}) + 31 * open) % {_M}"
 )
-"""The ``ck`` of a slots row recomputed from its columns, in SQL: ``ck != SLOT_CK_SQL`` is a damaged row."""
+"""The ``ck`` of a slots row recomputed from its columns, in SQL: ``ck IS NOT SLOT_CK_SQL`` is a damaged
+row (IS NOT: a column a damaged record header turned NULL makes the sum NULL)."""
 
 
 def slot_ck(input: int, output: int, cw5: int, cw1h: int, cr: int, reasoning: int, web: int,
@@ -130,13 +131,21 @@ def cached_summaries(conn: sqlite3.Connection, reader: codec.Reader,
     out: list[SessionSummary] = []
     archived: set[SessionKey] = set()
     loads = reader.loads
+    n_rows = 0
     for agent, sid, arch, blob in conn.execute("SELECT agent, session_id, archived, summary FROM sessions"):
         check_session_row(agent, sid, arch)
+        n_rows += 1
         if skip and (agent, sid) in skip:
             continue
-        out.append(loads(blob))  # type: ignore[arg-type]
+        summary = loads(blob)
+        if (summary.agent, summary.session_id) != (agent, sid):  # type: ignore[attr-defined]
+            raise _Corrupt("a stored session row is damaged")
+        out.append(summary)  # type: ignore[arg-type]
         if arch:
             archived.add((agent, sid))
+    written = db.tally(conn, "sessions")[0]
+    if n_rows != written:  # a damaged page can hide rows without an error
+        raise _Corrupt(f"the sessions table reads {n_rows} rows where {written} were written")
     return out, archived
 
 
