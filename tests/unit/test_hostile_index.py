@@ -331,3 +331,52 @@ def test_dates_at_the_ends_of_the_calendar_mean_everything(env, capsys, flag, va
         assert code == 0 and "Traceback" not in err
         assert orjson.loads(out)["totals"] == orjson.loads(every)["totals"]
     assert 0.0 <= parse_day(value, end=flag == "--until") <= LAST_MOMENT
+
+
+# --- the rule for a file that shrinks, is replaced, or is renamed --------------------------------
+
+
+def _three_answers(roots, data: Path, tmp: Path):
+    """(the index, --no-cache, a rebuild of a copy of the index): they must agree."""
+    index = normalized(run_index(roots, data).summaries)
+    copy = tmp / "copy" / "data"
+    if copy.parent.exists():
+        shutil.rmtree(copy.parent)
+    shutil.copytree(data, copy)
+    rebuilt = Index.for_roots(roots, copy)
+    try:
+        from tokdash.ingest.discovery import discover
+
+        again = normalized(rebuilt.sync(discover(roots), rebuild=True).summaries)
+    finally:
+        rebuilt.close()
+    return index, normalized(run_memory(roots)), again
+
+
+def test_a_file_counts_what_it_holds_now_and_a_renamed_one_counts_under_its_new_name(env, tmp_path):
+    claude, codex, data, main_file, _rollout = env
+    roots = roots_for(claude, codex)
+    proj = claude_project(claude)
+    resumed = proj / "cccc0003-0000-4000-8000-000000000003.jsonl"
+    first_call = main_file.read_bytes().splitlines(keepends=True)[1:3]  # one response, both its lines
+    resumed.write_bytes(b"".join(first_call))  # a resumed session's copy of S1's first call
+    run_index(roots, data)
+    # S1 loses everything but its prompt: its first call now belongs to the copy that is left
+    main_file.write_bytes(main_file.read_bytes().splitlines(keepends=True)[0])
+    index, memory, rebuilt = _three_answers(roots, data, tmp_path)
+    assert index == memory == rebuilt
+    assert index[("claude", "cccc0003-0000-4000-8000-000000000003")]["api_calls"] == 1
+    assert index[("claude", SID)]["api_calls"] == 0
+    # replaced by other content (a new inode)
+    tmp = main_file.with_suffix(".tmp")
+    write(tmp, claude_call(SID, t=7000, output=4321), append=False)
+    os.replace(tmp, main_file)
+    index, memory, rebuilt = _three_answers(roots, data, tmp_path)
+    assert index == memory == rebuilt and index[("claude", SID)]["output_tokens"] == 4321
+    # renamed to another session id: its calls go where its name says; the old id is gone, not archived
+    renamed = proj / "cccc0009-0000-4000-8000-000000000009.jsonl"
+    os.rename(main_file, renamed)
+    index, memory, rebuilt = _three_answers(roots, data, tmp_path)
+    assert index == memory == rebuilt
+    assert ("claude", SID) not in index and index[("claude", renamed.stem)]["output_tokens"] == 4321
+    assert run_index(roots, data).archived == set()

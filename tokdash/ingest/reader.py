@@ -286,6 +286,7 @@ def reread(source: Source, path: str, *, finalize: bool = True) -> Batch | None:
     if batch is not None:
         batch.metas.clear()  # the file's own tracked state keeps its facts
         batch.bad_lines = 0
+        batch.replaces_file = False  # more copies to offer, never a replacement of the file
     return batch
 
 
