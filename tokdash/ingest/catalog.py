@@ -178,6 +178,32 @@ class SessionCatalog:
         rows = self.fleet.update(changed, self._lookup, self.clock()) if changed else set()
         return Changes(frozenset(changed), frozenset(rows | changed), state)
 
+    def slices(self, update: FeedUpdate, size: int) -> list[FeedUpdate]:
+        """``update`` as consecutive updates of at most ``size`` sessions each, for an owner that
+        takes in a first load of 50,000 sessions a slice per turn of its loop.
+
+        Applied in turn, starting now (before any other update), they leave the catalog as
+        ``update`` applied whole: a complete update's sessions gone (and its removals) go
+        first, with its progress and note; each session's series rides with its summary; the
+        archived set, the unreadable files and the end of the load come last. Heavy verdicts
+        are judged slice by slice, as for sessions arriving one by one (the fleet's drift rule)."""
+        if len(update.summaries) <= size:
+            return [update]
+        removed = set(update.removed)
+        if update.complete:
+            removed |= self._summaries.keys() - update.summaries.keys()
+        keys = list(update.summaries)
+        parts = [FeedUpdate({k: update.summaries[k] for k in chunk},
+                            {k: update.series[k] for k in chunk if k in update.series})
+                 for chunk in (keys[i: i + size] for i in range(0, len(keys), size))]
+        first, last = parts[0], parts[-1]
+        first.removed = removed
+        first.series.update((k, s) for k, s in update.series.items() if k not in update.summaries)
+        first.progress, first.note = update.progress, update.note
+        last.archived, last.unreadable = update.archived, update.unreadable
+        last.loaded, last.seconds, last.pending = update.loaded, update.seconds, update.pending
+        return parts
+
     def _apply_state(self, update: FeedUpdate) -> bool:
         before = (self.loading, self.load_progress, self.load_note, self.records_pending)
         if update.progress is not None:

@@ -24,8 +24,8 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, tzinfo
 from functools import partial
 from pathlib import Path
@@ -56,6 +56,7 @@ from tokdash.model.config import (
 )
 from tokdash.model.store import SessionKey
 from tokdash.sources import notices
+from tokdash.ui.feed_thread import FeedThread
 from tokdash.ui.helpdoc import help_sections
 from tokdash.ui.messages import (
     CatalogChanged,
@@ -81,6 +82,14 @@ LIMITS_SECONDS = 30.0
 """How often plan windows and budgets are read again with no new data..."""
 LIMITS_BUSY_SECONDS = 5.0
 """...and at most this often while data arrives."""
+SLICE_SESSIONS = 1_000
+"""A feed update of more sessions (a first load of thousands) is taken in this many at a time,
+one slice per turn of the UI loop, so keys are answered meanwhile."""
+SLICE_PAUSE_SECONDS = 0.001
+"""Between two slices the loop runs whatever is ready (keys, redraws) for at least this long."""
+CLOSE_WAIT_SECONDS = 1.0
+"""On quit, how long the feed may take to finish its current call and close; past that, the
+process ends without it (its thread is a daemon; the index is crash-safe)."""
 NO_ROOTS_RETRY_SECONDS = 5.0
 """With no folder to watch yet, look again this often (a first agent run creates one)."""
 
@@ -164,7 +173,9 @@ class TokdashApp(App[int]):
         self._watch_enabled = watch
         self._background_load = background_load
         self._inline = not background_load
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: FeedThread | None = None
+        self._backlog: deque[FeedUpdate] = deque()
+        """Feed updates not taken in yet (a large one is taken in slices)."""
         self._stop = asyncio.Event()
         self._warned: set[str] = set()
         self._ticking = False
@@ -245,7 +256,7 @@ class TokdashApp(App[int]):
         for message, severity in self._notes:
             self.notify(message, severity=severity, timeout=12, markup=False)  # type: ignore[arg-type]
         if not self._inline:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tokdash-feed")
+            self._pool = FeedThread("tokdash-feed")
         if self._background_load:
             self._start()
         if self._watch_enabled:
@@ -255,13 +266,14 @@ class TokdashApp(App[int]):
         self.set_interval(LIMITS_BUSY_SECONDS, self._check_limits)
 
     def on_unmount(self) -> None:
-        """Stop the watcher (its awatch loop waits on this event) and let go of the feed."""
+        """Stop the watcher (its awatch loop waits on this event) and let go of the feed: after its
+        current call, within a second; a long load still running is left to end with the process."""
         self._stop.set()
+        self._backlog.clear()
         if self._pool is None:
             self.feed.close()
         else:
-            self._pool.submit(self.feed.close)
-            self._pool.shutdown(wait=False, cancel_futures=False)
+            self._pool.finish(self.feed.close, CLOSE_WAIT_SECONDS)
 
     def load_sync(self) -> None:
         """Load everything now, on the calling thread (tests and snapshots seed data this way;
@@ -284,10 +296,10 @@ class TokdashApp(App[int]):
         return loop.run_in_executor(self._pool, partial(fn, *args, **kwargs))
 
     def _emit(self, update: FeedUpdate) -> None:
-        """Called on the feed's thread: hand the update to the UI thread."""
+        """Called on the feed's thread: hand the update to the UI thread (nothing once quitting)."""
         if self._inline:
             self._take(update)
-        else:
+        elif not self._stop.is_set():
             self.post_message(FeedUpdated(update))
 
     @on(FeedUpdated)
@@ -295,6 +307,30 @@ class TokdashApp(App[int]):
         self._take(message.update)
 
     def _take(self, update: FeedUpdate) -> None:
+        """Take in an update: at once when the app is not running (seeded synchronously), else
+        after the updates before it, a large one in slices (see :meth:`_take_next`)."""
+        if self._inline or not self.is_running:
+            self._take_now(update)
+            return
+        self._backlog.append(update)
+        if len(self._backlog) == 1:
+            self._take_next()
+
+    def _take_next(self) -> None:
+        """Take in the next update of the backlog, or its first slice: the rest waits for the next
+        turn of the loop (keys typed meanwhile are answered first)."""
+        if not self._backlog or not self.is_running:
+            return
+        update = self._backlog.popleft()
+        parts = self.catalog.slices(update, SLICE_SESSIONS)  # split now: it reads the catalog as it is
+        self._backlog.extendleft(reversed(parts[1:]))
+        self._take_now(parts[0])
+        if self._backlog:
+            # A timer, not call_later: the app's queue is not left for the event loop between
+            # two queued messages, so keys would wait for the last slice.
+            self.set_timer(SLICE_PAUSE_SECONDS, self._take_next, name="next slice")
+
+    def _take_now(self, update: FeedUpdate) -> None:
         """Apply an update to the catalog (the single writer) and tell every screen."""
         changes = self.catalog.apply(update)
         if changes.sessions:

@@ -52,6 +52,12 @@ class RowOrder(Protocol):
     def index(self, key: str) -> int: ...
 
 
+def render_cell_lines(console, options, cell: Text, pre: Style, post: Style, width: int) -> list:
+    """A cell's lines exactly as ``DataTable`` renders them (Rich's whole pipeline)."""
+    options = options.update_dimensions(width, 1).update(no_wrap=True)
+    return console.render_lines(Styled(Padding(cell, (0, 0)), pre_style=pre, post_style=post), options)
+
+
 class VirtualTable(ScrollView, can_focus=True):
     """Rows drawn from an order and a subclass's cells, only those in view (see the module)."""
 
@@ -156,7 +162,9 @@ class VirtualTable(ScrollView, can_focus=True):
         self._pseudo = PseudoClasses(False, False, False)
         self._line_cache: dict[tuple, tuple[object, Strip]] = {}
         self._cell_cache: dict[tuple, tuple[Text, list]] = {}
-        self._style_cache: dict[tuple, tuple[Style, Style]] = {}
+        self._style_cache: dict[tuple, object] = {}
+        """Composed styles, and the widget's and rows' own, until the next style update."""
+        self._text_cache: dict[int, tuple[Text, list[Segment]]] = {}
         self._shown: dict[int, tuple[str, object]] = {}
         """Row index -> (key, cells) as last drawn: what a change must redraw."""
 
@@ -295,7 +303,10 @@ class VirtualTable(ScrollView, can_focus=True):
         scroll_x, scroll_y = self.scroll_offset
         if y >= 1:
             y += scroll_y
-        return self._render_line(y, scroll_x, scroll_x + self.size.width, self.rich_style)
+        base = self._style_cache.get(("base", self._pseudo))
+        if base is None:  # (the widget's style moves only with its pseudo-classes and the theme)
+            base = self._style_cache[("base", self._pseudo)] = self.rich_style
+        return self._render_line(y, scroll_x, scroll_x + self.size.width, base)
 
     def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
         width = self.size.width
@@ -331,9 +342,11 @@ class VirtualTable(ScrollView, can_focus=True):
         return strip
 
     def _row_style(self, index: int) -> Style:
-        if index == HEADER:
-            return self.get_component_styles("datatable--header").rich_style
-        return self.get_component_styles("datatable--odd-row" if index % 2 else "datatable--even-row").rich_style
+        name = "datatable--header" if index == HEADER else "datatable--odd-row" if index % 2 else "datatable--even-row"
+        style = self._style_cache.get((name, self._pseudo))
+        if style is None:
+            style = self._style_cache[(name, self._pseudo)] = self.get_component_styles(name).rich_style
+        return style
 
     def _render_cell(self, index: int, column: int, key: str, cell: Text, row_style: Style, width: int,
                      cursor: bool, hover: bool) -> list:
@@ -343,13 +356,28 @@ class VirtualTable(ScrollView, can_focus=True):
             return hit[1]
         base = row_style + Style.from_meta({"row": index, "column": column})
         component, post = self._styles(index == HEADER, hover, cursor, True)
-        options = self.app.console_options.update_dimensions(width, 1).update(no_wrap=True)
-        lines = self.app.console.render_lines(Styled(Padding(cell, (0, 0)), pre_style=base + component,
-                                                     post_style=post), options)
+        if cell.cell_len == width and "\n" not in cell.plain and "\t" not in cell.plain:
+            lines = [self._styled(cell, base + component, post)]
+        else:
+            lines = render_cell_lines(self.app.console, self.app.console_options, cell, base + component, post, width)
         if len(self._cell_cache) > CACHE_LIMIT:
             self._cell_cache.clear()
         self._cell_cache[cache_key] = (cell, lines)
         return lines
+
+    def _styled(self, cell: Text, pre: Style, post: Style) -> list[Segment]:
+        """What ``render_cell_lines`` gives for a one-line cell exactly its column's width,
+        without Rich's layout pass: the text's own segments (rendered once per ``Text``), each
+        styled ``pre + its style + post`` (``Styled``'s sandwich; a test holds them equal)."""
+        hit = self._text_cache.get(id(cell))
+        if hit is None or hit[0] is not cell:
+            if len(self._text_cache) > CACHE_LIMIT:
+                self._text_cache.clear()
+            hit = self._text_cache[id(cell)] = (cell, list(cell.render(self.app.console, end="")))
+        add = pre.__add__
+        if post:
+            return [Segment(text, add(style) + post) for text, style, _control in hit[1]]
+        return [Segment(text, add(style)) for text, style, _control in hit[1]]
 
     def _styles(self, header: bool, hover: bool, cursor: bool, css_foreground: bool) -> tuple[Style, Style]:
         """(component style, post style) of a cell, as DataTable composes them (its cursor's
