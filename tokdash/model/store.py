@@ -86,6 +86,15 @@ def event_file(ev: Event) -> str:
     return ""
 
 
+def _note(index: dict[str, list], path: str, item: object, *, unique: bool = False) -> None:
+    """Add ``item`` to ``index[path]`` (a repeat of the last entry, or any with ``unique``, is skipped)."""
+    held = index.get(path)
+    if held is None:
+        index[path] = [item]
+    elif held[-1] != item and not (unique and item in held):
+        held.append(item)
+
+
 def _better(new: Call, old: Call) -> bool:
     """Is ``new`` a better copy of the same call than ``old``?
 
@@ -117,13 +126,15 @@ class Store:
         """Files whose records must be offered again after a withdrawal: they hold copies
         of calls or events whose best copy was withdrawn. The caller (who can read files)
         re-reads each from zero, offers its calls and events, and clears this set."""
-        self._file_slots: dict[str, set[tuple]] = {}
-        """path -> primaries of the calls whose best copy came from it."""
-        self._file_events: dict[str, set[tuple]] = {}
-        """path -> keys of the events whose kept copy came from it."""
+        self._file_slots: dict[str, list[tuple]] = {}
+        """path -> primaries of the calls whose best copy came from it. Lists, not sets (a set
+        per file costs 50 MB at 50,000 files): an entry whose best copy has moved to another
+        file since stays, and ``withdraw_file`` skips it."""
+        self._file_events: dict[str, list[tuple]] = {}
+        """path -> keys of the events whose kept copy came from it (stale entries skipped too)."""
         self._event_others: dict[tuple, tuple[str, ...]] = {}
         """event key -> other files that offered a copy of it (only events met in several files)."""
-        self._file_metas: dict[str, set[SessionKey]] = {}
+        self._file_metas: dict[str, list[SessionKey]] = {}
         """path -> sessions holding that file's facts."""
 
     # Lookups go through these four methods so a persistent store (the index) can
@@ -163,7 +174,7 @@ class Store:
         for meta in batch.metas:
             s = self._session(meta.agent, meta.session_id)
             s.metas[meta.path] = meta
-            self._file_metas.setdefault(meta.path, set()).add(s.key)
+            _note(self._file_metas, meta.path, s.key, unique=True)
             s.version += 1
             changed.add(s.key)
             if meta.bad_lines:
@@ -188,7 +199,7 @@ class Store:
         if slot is None:
             slot = CallSlot(call.key, call, dict(call.tools), call.open)
             self.slots[call.key] = slot
-            self._file_slots.setdefault(call.file_path, set()).add(call.key)
+            _note(self._file_slots, call.file_path, call.key)
             if call.msg_id is not None:
                 self._by_msg.setdefault(call.msg_id, call.key)
             s = self._session(agent, call.session_id)
@@ -225,12 +236,7 @@ class Store:
 
     def _move_best_file(self, slot: CallSlot, old: str, new: str) -> None:
         """The best copy of ``slot`` now comes from ``new`` instead of ``old`` (which still holds one)."""
-        held = self._file_slots.get(old)
-        if held is not None:
-            held.discard(slot.primary)
-            if not held:
-                del self._file_slots[old]
-        self._file_slots.setdefault(new, set()).add(slot.primary)
+        _note(self._file_slots, new, slot.primary)  # the entry under ``old`` goes stale
         others = tuple(p for p in slot.others if p != new)
         slot.others = others if old in others else (*others, old)
 
@@ -248,12 +254,9 @@ class Store:
         if old is not None:
             was = event_file(old)
             if was != path:
-                held = self._file_events.get(was)
-                if held is not None:
-                    held.discard(ev.key)
                 others = tuple(p for p in self._event_others.get(ev.key, ()) if p != path)
                 self._event_others[ev.key] = others if was in others else (*others, was)
-        self._file_events.setdefault(path, set()).add(ev.key)
+        _note(self._file_events, path, ev.key)
         if old is not None and old.session_id != ev.session_id:
             prev = self._session(agent, old.session_id)
             prev.events.pop(ev.key, None)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from tokdash.ingest.index import codec
 from tokdash.model.records import Event, SessionMeta
-from tokdash.model.store import CallSlot, Session, SessionKey, Store, event_file
+from tokdash.model.store import CallSlot, Session, SessionKey, Store, _note, event_file
 
 enc_path, dec_path = codec.enc_path, codec.dec_path
 
@@ -128,7 +128,7 @@ class IndexStore(Store):
             self._by_pk[pk] = slot  # type: ignore[index]
             self.slots.setdefault(pk, slot)  # type: ignore[arg-type]
             s.slots[pk] = slot  # type: ignore[index]
-            self._file_slots.setdefault(slot.best.file_path, set()).add(pk)  # type: ignore[arg-type]
+            _note(self._file_slots, slot.best.file_path, pk)
             self._clean_slots[pk] = (slot.best, len(slot.tools), slot.open, s.key, len(slot.others))  # type: ignore
             self._clean_keys.add(pk)
         for key_b, data, others_b in db.execute(
@@ -147,13 +147,13 @@ class IndexStore(Store):
                 continue
             meta = loads(data)
             s.metas[path] = meta  # type: ignore[assignment]
-            self._file_metas.setdefault(path, set()).add(s.key)
+            _note(self._file_metas, path, s.key, unique=True)
             self._clean_metas[(path, s.agent, s.session_id)] = meta  # type: ignore[assignment]
 
     def _take_event(self, s: Session, ev: Event, others: tuple[str, ...]) -> None:
         self.events[ev.key] = ev
         s.events[ev.key] = ev
-        self._file_events.setdefault(event_file(ev), set()).add(ev.key)
+        _note(self._file_events, event_file(ev), ev.key)
         if others:
             self._event_others[ev.key] = others
 
@@ -200,7 +200,7 @@ class IndexStore(Store):
             if k != slot.primary and k not in slot.aliases:
                 slot.aliases += (k,)
         self.slots.setdefault(slot.primary, slot)
-        self._file_slots.setdefault(slot.best.file_path, set()).add(slot.primary)
+        _note(self._file_slots, slot.best.file_path, slot.primary)
         self._session(agent, slot.best.session_id).slots[slot.primary] = slot
 
     def adopt_event(self, agent: str, ev: Event, others: tuple[str, ...] = ()) -> None:
@@ -211,7 +211,7 @@ class IndexStore(Store):
         """Take a file's facts over from a previous index."""
         s = self._session(agent, meta.session_id)
         s.metas[meta.path] = meta
-        self._file_metas.setdefault(meta.path, set()).add(s.key)
+        _note(self._file_metas, meta.path, s.key, unique=True)
 
     # what to write back -----------------------------------------------------------
 
