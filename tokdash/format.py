@@ -49,6 +49,7 @@ __all__ = [
     "fmt_tokens",
     "fmt_tokens_round",
     "fmt_tokens_short",
+    "json_safe",
     "next_age_change",
     "path_name",
     "short_model",
@@ -260,3 +261,15 @@ def path_name(path: str | None) -> str:
     if not path:
         return "?"
     return os.path.basename(path.rstrip("/\\")) or path
+
+
+def json_safe(value: object) -> object:
+    """``value`` with every string made valid UTF-8 for JSON: a file name may hold bytes that
+    are not UTF-8 (kept exactly as surrogate escapes by Python); they show as U+FFFD."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {json_safe(k): json_safe(v) for k, v in value.items()}
+    return value

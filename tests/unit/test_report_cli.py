@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -348,3 +349,20 @@ def test_an_unreadable_root_exits_1_naming_it_even_as_root(capsys, tmp_path, mon
     assert status == 1 and out == ""
     _one_line_error(err)
     assert str(locked) in err and "permission" in err
+
+
+@pytest.mark.parametrize("cache", [True, False], ids=["index", "no-cache"])
+def test_json_with_a_file_name_that_is_not_utf8(tmp_path, capsys, monkeypatch, cache):
+    """The name's bytes are kept exactly by the index; the JSON shows them as U+FFFD."""
+    monkeypatch.setenv("TOKDASH_DATA_DIR", str(tmp_path / "data"))
+    s = ClaudeSession(sid(1))
+    s.prompt("x")
+    s.response()
+    folder = os.fsdecode(os.fsencode(str(tmp_path / "projects")) + b"/caf\xe9-\xff")
+    path = s.write(Path(folder) / f"{sid(1)}.jsonl")
+    argv = ["report", "sessions", "--json", "--claude-dir", str(tmp_path), "--codex-dir", str(tmp_path / "none")]
+    status, out, err = run(capsys, *argv, *([] if cache else ["--no-cache"]))
+    assert status == 0, err
+    (got,) = json.loads(out)["sessions"]
+    assert got["paths"] == [str(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")]
+    assert "\ufffd" in got["paths"][0]

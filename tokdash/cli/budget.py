@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 import time
 
-import orjson
-
-from tokdash.cli.common import CliError, open_sessions, parse_zone
+from tokdash.cli.common import CliError, open_sessions, parse_zone, write_json
 
 
 def budget_statuses(opened, config, now: float, tz, agent: str = "all") -> list:
@@ -53,7 +50,7 @@ def run_report_budget(args) -> int:
         finally:
             opened.close()
     if args.json:
-        sys.stdout.buffer.write(orjson.dumps(budget_json(config, statuses), option=orjson.OPT_INDENT_2) + b"\n")
+        write_json(budget_json(config, statuses))
     else:
         print(budget_table(config, statuses))
     return 0

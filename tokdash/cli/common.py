@@ -176,3 +176,17 @@ def open_sessions(args, *, series: bool = True):
     for notice in notices.current():
         warn(f"tokdash: {clean(notice, 300)}")
     return opened
+
+
+def write_json(obj) -> None:
+    """``obj`` as indented JSON on stdout. A string that is not valid UTF-8 (a file name with
+    undecodable bytes) is written with replacement characters instead of failing the report."""
+    import orjson
+
+    from tokdash.format import json_safe
+
+    try:
+        data = orjson.dumps(obj, option=orjson.OPT_INDENT_2)
+    except TypeError:  # orjson refuses lone surrogates: only then walk the whole object
+        data = orjson.dumps(json_safe(obj), option=orjson.OPT_INDENT_2)
+    sys.stdout.buffer.write(data + b"\n")

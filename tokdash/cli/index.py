@@ -5,9 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-import orjson
-
-from tokdash.cli.common import CliError, roots_for, warn
+from tokdash.cli.common import CliError, roots_for, warn, write_json
 from tokdash.sources import SOURCES
 
 
@@ -16,7 +14,12 @@ def run_index(args) -> int:
     (asking first when that drops more than one session); or stop forgetting them."""
     from tokdash.format import clean
     from tokdash.ingest.discovery import discover
-    from tokdash.ingest.index import Index, IndexUnavailable, IndexUsageError, RefusedPath
+    from tokdash.ingest.index import (
+        Index,
+        IndexUnavailable,
+        IndexUsageError,
+        RefusedPath,
+    )
     from tokdash.model.config import PriceConfigError, default_config_path
 
     roots = roots_for(list(SOURCES), args)
@@ -59,7 +62,7 @@ def run_index(args) -> int:
     finally:
         index.close()
     if args.json:
-        sys.stdout.buffer.write(orjson.dumps(_json_safe(st), option=orjson.OPT_INDENT_2) + b"\n")
+        write_json(st)
         return 0
     print(f"index: {clean(st['path'])} ({st['size_bytes'] / 1e6:.1f} MB, built {st['built'] or '?'})")
     for r in st["roots"]:
@@ -89,15 +92,3 @@ def _confirm_forget(index, args) -> None:
         answer = ""
     if answer not in ("y", "yes"):
         raise CliError("tokdash: nothing forgotten", 1)
-
-
-def _json_safe(value):
-    """``value`` with every string made valid UTF-8 for JSON (a path may hold undecodable bytes;
-    they show as U+FFFD, the index keeps them exactly)."""
-    if isinstance(value, str):
-        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    return value

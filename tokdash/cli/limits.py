@@ -8,12 +8,17 @@ parser is built.
 
 from __future__ import annotations
 
-import sys
 import time
 
-import orjson
-
-from tokdash.cli.common import Parser, add_cache_flag, add_source_flags, agents_of, open_sessions, roots_for
+from tokdash.cli.common import (
+    Parser,
+    add_cache_flag,
+    add_source_flags,
+    agents_of,
+    open_sessions,
+    roots_for,
+    write_json,
+)
 
 REPORTS = ("limits", "budget")
 
@@ -82,7 +87,7 @@ def run_report_limits(args) -> int:
             opened.close()
         windows += [w for w in (estimate_block(a, facts, now) for a in want) if w is not None]
     if args.json:
-        sys.stdout.buffer.write(orjson.dumps(limits_json(windows, missing, now), option=orjson.OPT_INDENT_2) + b"\n")
+        write_json(limits_json(windows, missing, now))
     else:
         print(limits_table(windows, missing, now))
     return 0

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import sys
-
-import orjson
-
 from tokdash.cli.budget import budget_footer_for
-from tokdash.cli.common import agents_of, open_sessions, parse_day, parse_zone, roots_for
+from tokdash.cli.common import (
+    agents_of,
+    open_sessions,
+    parse_day,
+    parse_zone,
+    roots_for,
+    write_json,
+)
 
 HISTORY_REPORTS = {
     "daily": "usage and cost per day (each call on its own day)",
@@ -43,7 +46,7 @@ def run_report_sessions(args) -> int:
                          project=args.project, sort=args.sort, limit=args.limit, descriptions=_filters_said(args))
     if args.json:
         out = sessions_json(chosen.rows, catalog.archived)
-        sys.stdout.buffer.write(orjson.dumps(out, option=orjson.OPT_INDENT_2) + b"\n")
+        write_json(out)
     elif chosen.emptied_by:
         print(f"No sessions match {clean(chosen.emptied_by)} ({chosen.before} before that filter).")
     elif not chosen.rows:
@@ -76,7 +79,7 @@ def run_report_history(args) -> int:
     finally:
         opened.close()
     if args.json:
-        sys.stdout.buffer.write(orjson.dumps(history_json(rows, args.report), option=orjson.OPT_INDENT_2) + b"\n")
+        write_json(history_json(rows, args.report))
     elif not rows:
         said = [v for k, v in _filters_said(args).items() if getattr(args, k, None) not in (None, "all")]
         print("No API calls found" + (f" for {', '.join(clean(x) for x in said)}." if said else "."))
