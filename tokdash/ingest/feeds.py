@@ -63,6 +63,10 @@ class ResilientFeed:
         self._catch = catch
         self.feed: IndexFeed | MemoryFeed = index() if index is not None else memory()
         """The feed in use."""
+        self._live = False
+        """Started live (``start``) rather than read once: how a switch catches up."""
+        self._behind = False
+        """Switched to memory outside ``start``/``read_once``: the memory feed has read nothing yet."""
 
     @property
     def indexed(self) -> bool:
@@ -77,6 +81,20 @@ class ResilientFeed:
         except Exception:  # noqa: BLE001 - a broken index may fail to close too
             pass
         self.feed = self._make_memory()
+        self._behind = True
+
+    def _catch_up(self, emit: Emit | None = None, recent_since: float | None = None) -> None:
+        """After a switch outside a load, read what the index held: once (a report), or the
+        live way (``start``, when a live caller gives ``emit``)."""
+        if not self._behind:
+            return
+        if self._live and emit is None:
+            return  # a live view catches up on its next refresh or tick, which emits
+        self._behind = False
+        if self._live:
+            self.feed.start(emit, recent_since if recent_since is not None else 0.0)
+        else:
+            self.feed.read_once()
 
     def _run(self, name: str, *args, restart: Callable[[], object] | None = None, **kwargs):
         try:
@@ -89,27 +107,41 @@ class ResilientFeed:
 
     def read_once(self, recent_since: float | None = None) -> FeedUpdate:
         """See :meth:`Feed.read_once`."""
-        return self._run("read_once", recent_since)
+        self._live, self._behind = False, False
+        return self._run("read_once", recent_since, restart=lambda: self._fresh(self.feed.read_once, recent_since))
 
     def start(self, emit: Emit, recent_since: float) -> None:
         """See :meth:`Feed.start`; after a switch the memory feed starts over."""
-        self._run("start", emit, recent_since)
+        self._live, self._behind = True, False
+        self._run("start", emit, recent_since, restart=lambda: self._fresh(self.feed.start, emit, recent_since))
+
+    def _fresh(self, fn: Callable, *args):
+        self._behind = False  # this very call reads everything
+        return fn(*args)
 
     def refresh(self, files: list[tuple[str, Path]], emit: Emit, recent_since: float) -> None:
         """See :meth:`Feed.refresh`; after a switch the memory feed reads everything."""
-        self._run("refresh", files, emit, recent_since, restart=lambda: self.feed.start(emit, recent_since))
+        if self._behind:
+            self._catch_up(emit, recent_since)
+            return
+        self._run("refresh", files, emit, recent_since, restart=lambda: self._catch_up(emit, recent_since))
 
     def tick(self, emit: Emit, recent_since: float) -> None:
-        """See :meth:`Feed.tick`."""
-        self._run("tick", emit, recent_since)
+        """See :meth:`Feed.tick`; after a switch the memory feed reads everything first."""
+        if self._behind:
+            self._catch_up(emit, recent_since)
+            return
+        self._run("tick", emit, recent_since, restart=lambda: self._catch_up(emit, recent_since))
 
     def detail(self, key: SessionKey) -> SessionDetail | None:
         """See :meth:`Feed.detail`."""
-        return self._run("detail", key, restart=lambda: None)
+        return self._run("detail", key, restart=lambda: (self._catch_up(), self.feed.detail(key))[1])
 
     def facts(self, since: float | None, until: float | None) -> list[Fact]:
-        """See :meth:`Feed.facts`."""
-        return self._run("facts", since, until, restart=lambda: [])
+        """See :meth:`Feed.facts`. After a switch in a report, the memory feed reads everything
+        first: a history report is never silently empty."""
+        self._catch_up()
+        return self._run("facts", since, until, restart=lambda: (self._catch_up(), self.feed.facts(since, until))[1])
 
     def close(self) -> None:
         """See :meth:`Feed.close`."""
