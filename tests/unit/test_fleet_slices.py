@@ -28,7 +28,8 @@ def update_of(draw_keys: list[int], removed: list[int], archived: list[int] | No
     return FeedUpdate(summaries, {KEYS[n]: CallSeries([(T0 - 10, 100, 0.5 * (n % 4))]) for n in series},
                       {KEYS[n] for n in removed}, None if archived is None else frozenset(KEYS[n] for n in archived),
                       complete, progress=(version, 9), note=f"step {version}", loaded=loaded,
-                      seconds=1.0 if loaded else None, pending=not loaded)
+                      seconds=1.0 if loaded else None, pending=not loaded,
+                      unreadable={f"/p/{version}.jsonl": "Permission denied"} if version % 2 else None)
 
 
 IDS = st.lists(st.integers(0, 39), max_size=40, unique=True)
@@ -39,7 +40,7 @@ UPDATE = st.builds(update_of, IDS, st.lists(st.integers(0, 39), max_size=5), st.
 def state(c: SessionCatalog) -> tuple:
     rows = {k: (r.status, r.burn, r.heavy, r.due, r.label, r.archived, r.haystack) for k, r in c.fleet.rows.items()}
     return (c._summaries, c._series, c.archived, c.loading, c.load_progress, c.load_note, c.load_seconds,
-            c.records_pending, rows)
+            c.records_pending, c.unreadable, rows)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -57,3 +58,18 @@ def test_slices_applied_in_turn_equal_the_update_applied_whole(before, update, s
     assert set().union(*(c.sessions for c in changed)) >= changed_whole.sessions
     for key in changed_whole.sessions:  # every change still bumps the version (more often is fine)
         assert sliced.version(key) >= whole.version(key)
+
+
+def test_files_that_could_not_be_read_are_a_change_of_state_and_one_line():
+    c = catalog()
+    assert c.apply(FeedUpdate(unreadable={"/a/x.jsonl": "Permission denied"})).state
+    assert c.unreadable_notice() == "could not read /a/x.jsonl: Permission denied"
+    assert not c.apply(FeedUpdate(unreadable={"/a/x.jsonl": "Permission denied"})).state  # no news
+    assert not c.apply(FeedUpdate()).state and c.unreadable  # an update that does not say keeps them
+    many = {f"/a/{n}.jsonl": "Permission denied" for n in range(7)}
+    assert c.apply(FeedUpdate(unreadable=many)).state
+    assert c.unreadable_notice() == "7 files could not be read (first /a/0.jsonl: Permission denied)"
+    lines = c.unreadable_lines(most=5)
+    assert lines[:5] == [f"could not read /a/{n}.jsonl: Permission denied" for n in range(5)]
+    assert lines[5] == "… and 2 more files that could not be read"
+    assert c.apply(FeedUpdate(unreadable={})).state and c.unreadable_notice() is None

@@ -302,6 +302,29 @@ def test_an_unreadable_transcript_or_folder_keeps_its_history_and_is_counted(tmp
     assert again.unreadable == {}
 
 
+@pytest.mark.parametrize("cache", [True, False])
+def test_a_report_names_the_file_it_could_not_read_once(tmp_path, monkeypatch, capsys, cache):
+    from tokdash import cli
+
+    claude, codex, main = _tree(tmp_path)
+    monkeypatch.setenv("TOKDASH_DATA_DIR", str(tmp_path / "data"))
+    argv = ["report", "sessions", "--json", *_flags(claude, codex)] + ([] if cache else ["--no-cache"])
+    assert cli.main(argv) == 0
+    before = _tokens(capsys.readouterr().out.encode())
+    with denied(monkeypatch, main):
+        code = cli.main(argv)
+    out, err = capsys.readouterr()
+    assert code == 0
+    lines = [line for line in err.splitlines() if str(main) in line]
+    assert len(lines) == 1 and "denied" in lines[0].lower()  # named once, whichever feed read
+    got = _tokens(out.encode())
+    if cache:
+        assert got == before  # the index keeps the file's history
+    else:  # memory counts what it could read (the sub-agent's file) and said what it could not
+        assert got[SID] < before[SID] and {k: v for k, v in got.items() if k != SID} == \
+            {k: v for k, v in before.items() if k != SID}
+
+
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads mode-000 files (simulated above)")
 def test_a_mode_000_transcript_for_real(tmp_path):
     claude, codex, main = _tree(tmp_path)

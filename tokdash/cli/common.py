@@ -175,6 +175,9 @@ def open_sessions(args, *, series: bool = True):
         raise CliError(f"tokdash: {exc}") from None
     for notice in notices.current():
         warn(f"tokdash: {clean(notice, 300)}")
+    if not opened.feed.indexed:  # the index tells of these itself (once, with what they keep)
+        for line in opened.catalog.unreadable_lines():
+            warn(f"tokdash: {clean(line, 300)}")
     return opened
 
 

@@ -138,6 +138,8 @@ class SessionCatalog:
         """Plan windows in force (``tokdash.model.limits.PlanWindow``), official or estimated."""
         self.notices: list[str] = []
         """Files a source could not read this time (a locked database), one line each."""
+        self.unreadable: dict[str, str] = {}
+        """Files and folders that exist but could not be read this time, path -> why."""
         self.budgets: list = []
         """Every configured budget with its spend (``tokdash.model.budget.BudgetStatus``)."""
         self._summaries: dict[SessionKey, SessionSummary] = {}
@@ -146,6 +148,24 @@ class SessionCatalog:
         self._details: dict[SessionKey, tuple[int, SessionDetail]] = {}
         self._want_detail = want_detail
         self._facts = facts or _no_facts
+
+    def unreadable_lines(self, most: int = 5) -> list[str]:
+        """The files that could not be read this time, one line each (at most ``most``, then
+        how many more): a session in one of them is missing from the totals until it reads."""
+        items = sorted(self.unreadable.items())
+        lines = [f"could not read {path}: {why}" for path, why in items[:most]]
+        if len(items) > most:
+            lines.append(f"… and {len(items) - most} more files that could not be read")
+        return lines
+
+    def unreadable_notice(self) -> str | None:
+        """One header line for the files that could not be read, or None."""
+        if not self.unreadable:
+            return None
+        n = len(self.unreadable)
+        first = min(self.unreadable)
+        return (f"could not read {first}: {self.unreadable[first]}" if n == 1
+                else f"{n} files could not be read (first {first}: {self.unreadable[first]})")
 
     # --- writing (the owner's thread only) ---------------------------------------------------
 
@@ -175,6 +195,9 @@ class SessionCatalog:
         for key in changed:
             self._versions[key] = self._versions.get(key, 0) + 1
         state = self._apply_state(update)
+        if update.unreadable is not None and update.unreadable != self.unreadable:
+            self.unreadable = dict(update.unreadable)
+            state = True
         rows = self.fleet.update(changed, self._lookup, self.clock()) if changed else set()
         return Changes(frozenset(changed), frozenset(rows | changed), state)
 

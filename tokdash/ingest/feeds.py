@@ -70,7 +70,7 @@ class ResilientFeed:
 
     @property
     def indexed(self) -> bool:
-        """Reading over the index (for diagnostics and tests; callers never need to ask)."""
+        """Reading over the index (which tells of unreadable files itself; memory does not)."""
         return isinstance(self.feed, IndexFeed)
 
     def _switch(self, exc: BaseException) -> None:

@@ -236,7 +236,7 @@ class SessionsScreen(OrderedRows, Screen):
         self.query_one(HeaderStrip).show(HeaderState(
             stats=stats, sort=sort_label, filter_text=self.filter_text, only_working=self.only_working,
             grouped=self.grouped, loading=loading, shown=shown, note=note, gauges=tuple(catalog.gauges),
-            notices=tuple(catalog.notices)), force=force)
+            notices=tuple(catalog.notices) + tuple(filter(None, [catalog.unreadable_notice()]))), force=force)
         self._header_dirty = False
         step = HEADER_BUSY_SECONDS if stats.busy else HEADER_IDLE_SECONDS
         # On the minute (or every few seconds while spending), so "last hour" slides.
