@@ -435,3 +435,16 @@ def test_a_fifo_named_like_a_chat_never_blocks_a_read(tmp_path):
     assert Reader().read(fifo, GEMINI) is None
     os.mkfifo(fifo.with_suffix(".json"))
     assert Reader().read(fifo.with_suffix(".json"), GEMINI) is None
+
+
+def test_fifos_in_place_of_the_project_files_never_block_a_read(tmp_path):
+    home = tmp_path / "gemini"
+    folder = home / "tmp" / "ml-pipeline"
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / ".project_root")
+    os.mkfifo(home / "projects.json")
+    chat = _chat()
+    chat.respond()
+    # A plain open() of either FIFO would wait for a writer forever; the folder name it is.
+    s = _one(load([chat.write(gemini_chat_path(home, "ml-pipeline", chat.session_id))]))
+    assert s.project == "ml-pipeline" and s.usage.total == chat.expected.total

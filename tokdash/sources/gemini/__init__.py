@@ -27,6 +27,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from tokdash.model.records import Batch
+from tokdash.paths import read_regular
 from tokdash.sources.base import FileContext, SourceDefaults, clean_str, env_roots, load_json, shell_command
 from tokdash.sources.gemini import chat
 
@@ -144,10 +145,7 @@ def project_path(project_dir: Path) -> str:
     """The project folder a ``tmp/<project>`` folder belongs to: its ``.project_root``
     marker, else the path ``projects.json`` maps to the slug, else the path whose sha256
     is the (pre-v0.29) folder name, else the folder name itself."""
-    try:
-        marked = (project_dir / ".project_root").read_text(encoding="utf-8", errors="replace").strip()
-    except OSError:
-        marked = ""
+    marked = _read_bytes(project_dir / ".project_root", 4096).decode("utf-8", "replace").strip()
     if marked:
         return clean_str(marked)
     slug = project_dir.name
@@ -165,8 +163,10 @@ def project_path(project_dir: Path) -> str:
     return clean_str(slug)
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path, limit: int = 16 << 20) -> bytes:
+    """A small file Gemini CLI writes beside its chats; b"" when missing, unreadable or no
+    regular file (a FIFO in its place must not hang the read)."""
     try:
-        return path.read_bytes()
+        return read_regular(path, limit) or b""
     except OSError:
         return b""

@@ -26,6 +26,7 @@ import stat
 from urllib.parse import quote
 
 from tokdash.model.records import Batch, ToolUse
+from tokdash.paths import read_regular
 from tokdash.sources import notices
 from tokdash.sources.base import load_json
 from tokdash.sources.opencode.records import PROMPT_TRIES, Builder, Tree, ms, tool_of
@@ -56,8 +57,7 @@ def connect(path: str) -> sqlite3.Connection:
 
 def _wal_mode(path: str) -> bool:
     try:
-        with open(path, "rb") as f:
-            head = f.read(20)
+        head = read_regular(path, 20) or b""
     except OSError:
         return False
     return len(head) == 20 and head.startswith(b"SQLite format 3\x00") and head[18] == _WAL_HEADER
