@@ -336,6 +336,7 @@ def test_subagents_folder_2_1_rolls_into_parent(projects):
     explore.response(model=HAIKU, input=30, output=500, cache_write_5m=4000, cache_read=1000)
     explore.response(model=HAIKU, input=8, output=120, cache_read=5000)
     compact = ClaudeSession(sid(1), agent_id="acompact-4f9e21", clock=50.0)
+    compact.prompt("Your task is to create a detailed summary of the conversation so far")
     compact.response(model=OPUS, input=10, output=3000, cache_read=150_000)
     paths = [
         compact.write(claude_subagent_path(projects, CWD, main.session_id, "acompact-4f9e21")),
@@ -354,6 +355,8 @@ def test_subagents_folder_2_1_rolls_into_parent(projects):
     assert agents["a1b2c3d"].usage.total == explore.expected.total and agents["a1b2c3d"].calls == 2
     assert list(agents["a1b2c3d"].models) == [HAIKU]
     assert agents["acompact-4f9e21"].usage.output == 3000  # compaction is real billed usage
+    assert agents["a1b2c3d"].task == "audit the auth module"  # what the parent asked: names it
+    assert agents["acompact-4f9e21"].task.startswith("auto-compaction")
     assert got.by_model[HAIKU].calls == 2
     assert got.assistant_turns == 1  # sub-agent calls are not the session's own turns
     assert len(got.paths) == 3

@@ -325,7 +325,8 @@ def test_a_subagent_file_rolls_into_its_parent(tmp_path):
     assert list(store.sessions) == [("gemini", chat.session_id)]
     s = _one(store)
     assert s.api_calls == 2 and s.prompts == 1 and s.assistant_turns == 1
-    assert [(a.agent_id, a.usage.total) for a in s.subagents] == [(sub.session_id, 3040)]
+    assert [(a.agent_id, a.usage.total, a.task) for a in s.subagents] == [(sub.session_id, 3040,
+                                                                             "Investigate the limiter")]
     assert usage_dict(s.usage) == usage_dict(_sum(chat.expected, sub.expected))
 
 

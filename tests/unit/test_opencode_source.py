@@ -86,6 +86,7 @@ def test_child_sessions_roll_into_their_root_with_a_row_each(data):
     assert s.api_calls == 5 and s.prompts == 1 and s.assistant_turns == 3
     assert usage_dict(s.usage) == usage_dict(data.expected[ROOT])
     assert [(a.agent_id, a.calls) for a in s.subagents] == [(CHILD, 1), (grandchild, 1)]
+    assert [a.task for a in s.subagents] == ["Explore the limiter (@explore subagent)", ""]  # its title
     ends = [e for e in store.sessions[("opencode", ROOT)].events.values() if e.kind == "turn_end"]
     assert len(ends) == 1 and ends[0].text == "stop"  # the child's "stop" is not the human's turn
 

@@ -154,7 +154,9 @@ class Event:
     (``text`` is the tool call id, ``value`` the size in bytes of what the model was given),
     ``turn_end`` (the agent finished its turn and waits for its human: Claude Code's
     ``stop_hook_summary`` / ``turn_duration`` system lines or a final ``end_turn``, Codex's
-    ``task_complete`` / ``turn_aborted``; ``text`` says which)."""
+    ``task_complete`` / ``turn_aborted``; ``text`` says which), ``task`` (what a parent agent
+    asked of a sub-agent: ``text`` its first words, ``agent_id`` the sub-agent; not activity
+    of its own)."""
     timestamp: float
     rank: tuple
     text: str = ""

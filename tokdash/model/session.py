@@ -38,6 +38,8 @@ class SubagentTotals:
     calls: int = 0
     cost: float = 0.0
     first_ts: float = 0.0
+    task: str = ""
+    """What its parent asked of it (the first words), when the source knows; "" otherwise."""
 
 
 @dataclass(slots=True)
@@ -235,6 +237,7 @@ def summarize(session: Session, prices) -> SessionSummary:
     cost = math.fsum(p for parts in costs.values() for p in parts)
     compactions = rate_limits = api_errors = 0
     prompt_events: list[Event] = []
+    tasks: list[Event] = []
     turn_end = None
     for ev in session.events.values():
         kind = ev.kind
@@ -248,6 +251,9 @@ def summarize(session: Session, prices) -> SessionSummary:
             tools[ev.text] += 1
         elif kind == "tool_output":
             continue  # sizes of tool results: used by the tips, not an activity of its own
+        elif kind == "task":
+            tasks.append(ev)
+            continue  # the sub-agent's calls date its work
         elif kind == "compaction":
             compactions += 1
         elif kind == "rate_limit":
@@ -258,6 +264,10 @@ def summarize(session: Session, prices) -> SessionSummary:
             first = ev.timestamp if first is None or ev.timestamp < first else first
             last = ev.timestamp if last is None or ev.timestamp > last else last
 
+    for ev in sorted(tasks, key=lambda e: (e.timestamp, e.rank), reverse=True):  # the earliest wins
+        a = agents.get(ev.agent_id or "")
+        if a is not None:
+            a.task = ev.text
     metas = sorted(session.metas.values(), key=lambda m: (m.is_subagent_file, m.first_ts or 0.0, m.path))
     if first is None:
         firsts = [m.first_ts for m in metas if m.first_ts]

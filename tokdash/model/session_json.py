@@ -49,6 +49,7 @@ def summary_json(s) -> dict:
         "subagents": [
             {
                 "agent_id": a.agent_id,
+                "task": a.task,
                 "models": [m for m, _ in a.models.most_common()],
                 "input_tokens": a.usage.input,
                 "output_tokens": a.usage.output,

@@ -161,7 +161,11 @@ def user(obj: dict, ctx: FileContext, offset: int, ts: float | None, batch: Batc
     if obj.get("isMeta") is True or obj.get("isCompactSummary") is True:
         return
     if obj.get("isSidechain") is True or ctx.is_subagent_file:
-        return  # a sub-agent's prompt is written by the parent agent, not a human
+        # A sub-agent's prompt is written by the parent agent, not a human: not a prompt,
+        # but its first line (no parent) is the task, which names the sub-agent in the detail.
+        if "toolUseResult" not in obj:
+            _task(obj, ctx, offset, ts, batch)
+        return
     if "toolUseResult" in obj:
         return
     msg = obj.get("message")
@@ -195,6 +199,34 @@ def user(obj: dict, ctx: FileContext, offset: int, ts: float | None, batch: Batc
     uuid = obj.get("uuid")
     key = ("claude-prompt", uuid) if isinstance(uuid, str) else ("claude-prompt", ctx.path, offset)
     batch.events.append(Event(key, ctx.session_id, "prompt", ts or 0.0, ctx.rank(offset, ctx.state["native"]), shorten(text, 200)))
+
+
+def _task(obj: dict, ctx: FileContext, offset: int, ts: float | None, batch: Batch) -> None:
+    """A ``task`` event: what the parent asked of this sub-agent (auto-compaction's sub-agent,
+    ``acompact-*``, is told to summarise the conversation: named as such)."""
+    _sidechain, agent_id = agent_of(obj, ctx)
+    if not agent_id:
+        return
+    if agent_id.startswith("acompact"):
+        # Its first line continues the conversation (it has a parent): one event per agent.
+        batch.events.append(Event(("claude-task", ctx.session_id, agent_id), ctx.session_id, "task", ts or 0.0,
+                                  ctx.rank(offset, ctx.state["native"]), "auto-compaction: summarises the conversation",
+                                  agent_id=agent_id))
+        return
+    if obj.get("parentUuid") is not None:
+        return  # not the first line: the task is the line that starts the sub-agent
+    msg = obj.get("message")
+    content = msg.get("content") if isinstance(msg, dict) else None
+    if isinstance(content, list):
+        content = next((b.get("text") for b in content
+                        if isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str)), None)
+    if not isinstance(content, str) or not content.strip():
+        return
+    text = shorten(content, 120)
+    uuid = obj.get("uuid")
+    key = ("claude-task", uuid) if isinstance(uuid, str) else ("claude-task", ctx.path, offset)
+    batch.events.append(Event(key, ctx.session_id, "task", ts or 0.0, ctx.rank(offset, ctx.state["native"]), text,
+                              agent_id=agent_id))
 
 
 def system(obj: dict, ctx: FileContext, offset: int, ts: float | None, batch: Batch) -> None:

@@ -287,6 +287,13 @@ def _build(messages: dict[str, tuple[int, dict]], state, source, batch: Batch) -
             if text and not text.startswith(_NOT_PROMPTS):
                 batch.events.append(Event(("gemini-prompt", sid, mid), sid, "prompt", ts or 0.0, ctx.rank(off),
                                           shorten(text, 200)))
+        elif typ == "user" and not ctx.state.get("task"):
+            # A sub-agent's first user message is its parent's task: it names the sub-agent.
+            text = _text(m.get("content"))
+            if text:
+                ctx.state["task"] = True
+                batch.events.append(Event(("gemini-task", sid, ctx.agent_id), sid, "task", ts or 0.0, ctx.rank(off),
+                                          shorten(text, 120), ctx.agent_id))
         elif typ == "error":
             text = _text(m.get("content"))
             kind = "rate_limit" if any(w in text.lower() for w in _RATE_LIMIT_WORDS) else "api_error"

@@ -186,8 +186,14 @@ class Builder:
         if role == "assistant":
             self._assistant(mid, root, child, sid, data, ts, done, rank, tools)
         elif role == "user" and not child and text is not None:
-            # A child session's user message is the task its parent agent wrote, not a human's.
             batch.events.append(Event((NAME + "-prompt", mid), root, "prompt", ts or 0.0, rank, shorten(text, 200)))
+        elif role == "user" and child:
+            # A child session's user message is the task its parent agent wrote, not a human's:
+            # the child's title (OpenCode gives it the task's description), else the message.
+            row = self.tree.known.get(sid)
+            task = row[1] if row and row[1] else text
+            if task:
+                batch.events.append(Event((NAME + "-task", mid), root, "task", ts or 0.0, rank, shorten(task, 120), sid))
 
     def _assistant(self, mid: str, root: str, child: bool, sid: str, data: dict, ts, done, rank,
                    tools: dict[str, ToolUse]) -> None:

@@ -159,7 +159,10 @@ def subagents(s: SessionSummary) -> RenderableType:
         t.add_column(name, justify="right", no_wrap=True)
     for a in s.subagents:
         models = ", ".join(m for m, _ in a.models.most_common())
-        t.add_row(_plain(a.agent_id), _plain(models), Text(str(a.calls)), Text(fmt_tokens(a.usage.total)),
+        name = _plain(a.agent_id)
+        if a.task:
+            name.append_text(Text(" · ", style="dim")).append_text(_plain(a.task, "dim"))
+        t.add_row(name, _plain(models), Text(str(a.calls)), Text(fmt_tokens(a.usage.total)),
                   Text(fmt_cost(a.cost)))
     return t
 
