@@ -10,12 +10,20 @@ files were shared out — a test checks it equals the serial load.
 
 Only used where ``os.fork`` exists and the bytes to read make it worth the
 ~10 ms a fork costs; the live dashboard keeps the serial, incremental path.
+
+:func:`read_states` is the other way in, for the index: it reads given reader states
+(a cold build's fresh ones, or an update's) in forked workers and hands each file's
+batch and new state back *in the order given*, so the one writer merging them does
+exactly what a serial read would do -- same batches, same order, same result -- while
+the reading happens on every core.
 """
 
 from __future__ import annotations
 
+import gc
 import marshal
 import os
+import signal
 from pathlib import Path
 
 from tokdash.ingest.reader import Reader
@@ -167,3 +175,210 @@ def load_parallel(store: Store, shares: list[list[tuple[str, Path]]], *, finaliz
         else:
             changed |= _load_into(store, _dump_store(*_read_share(share, finalize)), unreadable)
     return changed
+
+
+# --- reading given states in workers, handing results back in order (the index) --------
+
+_CALL_NAMES = tuple(Call.__dataclass_fields__)
+_USAGE_AT = _CALL_NAMES.index("usage")
+_TOOLS_AT = _CALL_NAMES.index("tools")
+_USAGE_NAMES = tuple(Usage.__dataclass_fields__)
+_TOOL_NAMES = tuple(ToolUse.__dataclass_fields__)
+_EVENT_NAMES = tuple(Event.__dataclass_fields__)
+_STATE_FIELDS = ("offset", "ident", "size", "mtime", "resets", "bad_lines", "head_len", "head_sum")
+FRAME_BYTES = 256 * 1024
+"""A worker writes its results in frames of about this many bytes (fewer wake-ups of the parent)."""
+
+
+def _fields(obj, names: tuple[str, ...]) -> list:
+    return [getattr(obj, n) for n in names]
+
+
+def pack_batch(batch: Batch) -> tuple:
+    """A batch as plain values ``marshal`` takes (every field of every record, by field order)."""
+    calls = []
+    for c in batch.calls:
+        t = _fields(c, _CALL_NAMES)
+        t[_USAGE_AT] = tuple(_fields(c.usage, _USAGE_NAMES))
+        t[_TOOLS_AT] = tuple((k, *_fields(v, _TOOL_NAMES)) for k, v in c.tools.items())
+        calls.append(tuple(t))
+    events = [tuple(_fields(e, _EVENT_NAMES)) for e in batch.events]
+    metas = [tuple(getattr(m, f) for f in _META_FIELDS) for m in batch.metas]
+    return (batch.path, batch.replaces_file, calls, events, metas, batch.bad_lines)
+
+
+def unpack_batch(t: tuple) -> Batch:
+    """The batch :func:`pack_batch` packed."""
+    path, replaces, calls, events, metas, bad = t
+    out = Batch(path=path, replaces_file=replaces, bad_lines=bad)
+    for row in calls:
+        r = list(row)
+        r[_USAGE_AT] = Usage(*r[_USAGE_AT])
+        r[_TOOLS_AT] = {k: ToolUse(*v) for k, *v in r[_TOOLS_AT]}
+        out.calls.append(Call(*r))
+    out.events = [Event(*e) for e in events]
+    out.metas = [SessionMeta(*m) for m in metas]
+    return out
+
+
+def _read_one(state, finalize: bool, pack_ctx) -> tuple:
+    """(kind, payload) for one state: ``ok`` with the new state and the packed batch,
+    ``unreadable`` with why. Any other error is the parent's to meet (``retry``)."""
+    from tokdash.ingest.reader import Unreadable, describe, read_state
+
+    try:
+        batch = read_state(state, finalize=finalize)
+    except Unreadable as exc:
+        return ("unreadable", describe(exc), tuple(getattr(state, f) for f in _STATE_FIELDS), pack_ctx(state.ctx))
+    except Exception:  # noqa: BLE001 - the parent reads it again itself and meets the error there
+        return ("retry",)
+    packed = pack_batch(batch) if batch is not None else None
+    return ("ok", packed, tuple(getattr(state, f) for f in _STATE_FIELDS), pack_ctx(state.ctx))
+
+
+def _worker(states, indices: list[int], w: int, finalize: bool, pack_ctx) -> None:
+    """A forked worker: read its states in order, writing (index, result) frames to ``w``."""
+    gc.disable()  # it lives for one share and exits: collections would only cost time
+    out = bytearray()
+    for i in indices:
+        blob = marshal.dumps((i, _read_one(states[i], finalize, pack_ctx)))
+        out += len(blob).to_bytes(4, "little") + blob
+        if len(out) >= FRAME_BYTES:
+            _write_all(w, out)
+            out.clear()
+    _write_all(w, out)
+
+
+def _write_all(fd: int, data: bytes | bytearray) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def read_states(states: list, *, finalize: bool, workers: int, weights: list[int], pack_ctx, unpack_ctx):
+    """Read every reader state of ``states`` in ``workers`` forked processes; yield
+    ``(i, batch, why)`` for i = 0, 1, ... in order, each state updated in place as
+    ``read_state`` would have left it (``why``: the file exists but cannot be read, as
+    ``read_state``'s ``Unreadable`` says; ``batch`` is then None).
+
+    ``weights`` (bytes to read per state) balance the shares; each worker reads its share
+    in the given order, so results arrive roughly in order and the caller merges while
+    the workers read. ``pack_ctx``/``unpack_ctx`` carry a parse context across the pipe.
+    A worker that dies, or a read that fails in a worker for any other reason, is read
+    again here, so an error surfaces exactly as in a serial read.
+    """
+    import select
+
+    from tokdash.ingest.reader import Unreadable, describe, read_state
+
+    n = len(states)
+    shares = _shares(weights, workers)
+    procs: dict[int, tuple[int, list[int]]] = {}
+    done = False
+    try:
+        for k, share in enumerate(shares):
+            if not share:
+                continue
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # child: read, send, exit without the parent's cleanup
+                status = 0
+                try:
+                    os.close(r)
+                    _worker(states, share, w, finalize, pack_ctx)
+                except BaseException:
+                    status = 1
+                finally:
+                    os._exit(status)
+            os.close(w)
+            _grow_pipe(r)
+            procs[r] = (pid, share)
+        ready: dict[int, tuple] = {}
+        buffers = {r: bytearray() for r in procs}
+        open_fds = set(procs)
+        lost: set[int] = set()
+        nxt = 0
+        while nxt < n:
+            while nxt not in ready and nxt not in lost:
+                if not open_fds:
+                    lost.add(nxt)  # its worker ended without sending it
+                    break
+                for r in select.select(list(open_fds), [], [])[0]:
+                    chunk = os.read(r, 1 << 20)
+                    if not chunk:
+                        open_fds.discard(r)
+                        lost.update(i for i in procs[r][1] if i not in ready and i >= nxt)
+                        continue
+                    buf = buffers[r]
+                    buf += chunk
+                    _frames(buf, ready)
+            state = states[nxt]
+            got = ready.pop(nxt, None)
+            if got is None or got[0] == "retry":
+                try:  # read here: the same outcome a serial read has, errors included
+                    yield nxt, read_state(state, finalize=finalize), None
+                except Unreadable as exc:
+                    yield nxt, None, describe(exc)
+            else:
+                for f, v in zip(_STATE_FIELDS, got[2], strict=True):
+                    setattr(state, f, tuple(v) if f == "ident" and v is not None else v)
+                state.ctx = unpack_ctx(got[3])
+                if got[0] == "unreadable":
+                    yield nxt, None, got[1]
+                else:
+                    yield nxt, unpack_batch(got[1]) if got[1] is not None else None, None
+            nxt += 1
+        done = True
+    finally:
+        for r, (pid, _share) in procs.items():
+            if not done:  # the caller stopped early (an error): the rest is not wanted
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            try:
+                os.close(r)
+            except OSError:
+                pass
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+
+
+def _frames(buf: bytearray, ready: dict[int, tuple]) -> None:
+    """Take every complete frame out of ``buf`` into ``ready``."""
+    at = 0
+    size = len(buf)
+    while size - at >= 4:
+        length = int.from_bytes(buf[at : at + 4], "little")
+        if size - at - 4 < length:
+            break
+        i, result = marshal.loads(buf[at + 4 : at + 4 + length])
+        ready[i] = result
+        at += 4 + length
+    del buf[:at]
+
+
+def _grow_pipe(fd: int) -> None:
+    """Let a pipe hold 1 MiB (Linux), so a worker ahead of the merge rarely waits."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (OSError, ImportError):
+        pass
+
+
+def _shares(weights: list[int], n: int) -> list[list[int]]:
+    """Indices shared among ``n`` workers, heaviest first to the least loaded (LPT); each
+    share in increasing index order, so every worker goes through the list as the merge does."""
+    shares: list[list[int]] = [[] for _ in range(n)]
+    loads = [0] * n
+    for i in sorted(range(len(weights)), key=lambda i: -weights[i]):
+        k = loads.index(min(loads))
+        shares[k].append(i)
+        loads[k] += weights[i]
+    for share in shares:
+        share.sort()
+    return shares

@@ -24,7 +24,8 @@ from tokdash.ingest.index.identity import SCHEMA_VERSION, code_fingerprint
 from tokdash.ingest.index.prices import _Prices
 from tokdash.ingest.index.store import IndexStore
 from tokdash.ingest.index.run import GONE, IndexUsageError, SyncResult, SyncRun, _Ticker, presence, renames, unreadable_of
-from tokdash.ingest.reader import FileState, Unreadable, describe, read_state
+from tokdash.ingest.index.reading import read_in_order
+from tokdash.ingest.reader import FileState
 from tokdash.model.session import summarize
 from tokdash.model.store import CallSlot
 from tokdash.sources import SOURCES
@@ -92,22 +93,21 @@ def rebuild(run: SyncRun, found, *, finalize: bool, meta: dict[str, str], forget
                      "it is kept as it was")
             store = IndexStore(None, empty=True)
             carried, gone = [], set()
-    states: list[tuple[str, FileState]] = []
-    files_read = bytes_read = 0
-    tick = _Ticker(run.progress, len(found))
+    todo: list[tuple[str, FileState]] = []
     for agent, path in found:
-        tick()
         p = str(path)
         if is_forgotten(p) or p not in listed:
             continue
         ctx = SOURCES[agent].context_for(Path(p))
-        if ctx is None:
-            continue
-        state = FileState(p, SOURCES[agent], ctx)
-        try:
-            batch = read_state(state, finalize=finalize)
-        except Unreadable as exc:
-            unreadable[p] = describe(exc)
+        if ctx is not None:
+            todo.append((agent, FileState(p, SOURCES[agent], ctx)))
+    states: list[tuple[str, FileState]] = []
+    files_read = bytes_read = 0
+    tick = _Ticker(run.progress, len(todo))
+    for agent, state, batch, why in read_in_order(todo, finalize=finalize):
+        tick()
+        if why is not None:
+            unreadable[state.path] = why
             continue
         if state.ident is None:
             continue  # vanished meanwhile
