@@ -44,6 +44,9 @@ class Reference:
 
     typical_cost = Fleet.typical_cost  # unchanged: a bisect in the sorted costs
 
+    def label(self, project):
+        return self._labels.get(project) or project_labels([project]).get(project, "?")
+
     def update(self, keys, lookup, now):
         changed = set()
         for key in keys:
@@ -217,6 +220,7 @@ def test_the_incremental_fleet_answers_as_full_passes_did(ops):
                 (other.status, other.burn, other.heavy, other.due, other.label, other.haystack, other.archived,
                  other.skewed), key
         assert fleet.next_due() == ref.next_due()
+        assert [fleet.label(p) for p in PROJECTS] == [ref.label(p) for p in PROJECTS]
         assert same_stats(fleet.stats(now, lambda k: data[k][1]), ref.stats(now, lambda k: data[k][1]))
 
 

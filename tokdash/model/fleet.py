@@ -41,9 +41,9 @@ from tokdash.model.activity import (
     next_status_change,
     session_status,
 )
-from tokdash.model.fleet_totals import RECENT_SECONDS, FleetStats, Totals
+from tokdash.model.fleet_totals import RECENT_SECONDS, FleetStats, Totals  # noqa: F401 - RECENT_SECONDS: re-exported
 from tokdash.model.heavy import HeavyThresholds, Tripped, heavy_reasons
-from tokdash.model.projects import project_labels
+from tokdash.model.projects import _parts, project_labels
 from tokdash.model.session import SessionSummary
 from tokdash.model.store import SessionKey
 
@@ -126,8 +126,10 @@ class Fleet:
         self._typical: float | None = None
         self._members: dict[str, dict[SessionKey, None]] = {}
         """Project path -> the sessions that ran there."""
-        self._projects_moved = False
-        """A project appeared or went since the labels were computed."""
+        self._named: dict[str, set[str]] = {}
+        """Last folder name -> the projects ending in it: only these can share a label."""
+        self._renamed: set[str] = set()
+        """Last folder names whose projects came or went since the labels were computed."""
         self._labels: dict[str, str] = {}
         self._due: list[tuple[float, int, SessionKey]] = []
         """(due, sequence, key) of every row with a finite due time; an entry is current while
@@ -220,7 +222,9 @@ class Fleet:
         members = self._members.get(project)
         if members is None:
             members = self._members[project] = {}
-            self._projects_moved = True
+            name = _last_name(project)
+            self._named.setdefault(name, set()).add(project)
+            self._renamed.add(name)
         members[key] = None
         row.label = self._labels.get(project, "")
         if row.status == WORKING:
@@ -245,7 +249,10 @@ class Fleet:
             members.pop(key, None)
             if not members:
                 del self._members[project]
-                self._projects_moved = True
+                self._labels.pop(project, None)
+                name = _last_name(project)
+                self._named[name].discard(project)
+                self._renamed.add(name)
         self._working_rates.pop(key, None)
         self.totals.remove(row)
         self._due_seq.pop(key, None)
@@ -258,24 +265,27 @@ class Fleet:
         heapq.heapify(self._due)
 
     def _relabel(self) -> set[SessionKey]:
-        """Labels of every project again when the set of projects changed; rows whose label moved
-        (only the sessions of projects whose label changed are looked at)."""
-        if not self._projects_moved:
+        """Labels again of the projects whose last folder name some project came with or left;
+        rows whose label moved. (A label is the shortest unique tail of a path: paths ending in
+        different names never share one, so the labels of the others cannot move.)"""
+        if not self._renamed:
             return set()
-        self._projects_moved = False
-        if self._members.keys() == self._labels.keys():
-            return set()  # the same projects: every row got its label in _remember
-        labels = project_labels(self._members)
+        renamed, self._renamed = self._renamed, set()
         moved = set()
-        for project, label in labels.items():
-            if self._labels.get(project) == label:
-                continue
-            for key in self._members[project]:
-                row = self.rows[key]
-                if row.label != label:
-                    row.label = label
-                    moved.add(key)
-        self._labels = labels
+        for name in renamed:
+            projects = self._named.get(name, set())
+            labels = project_labels(projects)
+            for project, label in labels.items():
+                if self._labels.get(project) == label:
+                    continue
+                self._labels[project] = label
+                for key in self._members[project]:
+                    row = self.rows[key]
+                    if row.label != label:
+                        row.label = label
+                        moved.add(key)
+            if not projects:
+                del self._named[name]
         return moved
 
     def _judge(self, keys: set[SessionKey]) -> set[SessionKey]:
@@ -309,6 +319,12 @@ class Fleet:
                 row.heavy = verdict
                 flipped.add(key)
         return flipped
+
+
+def _last_name(project: str) -> str:
+    """The last folder name of a project path ("" for a path of none), as labels split it."""
+    parts = _parts(project)
+    return parts[-1] if parts else ""
 
 
 # --- sorting ----------------------------------------------------------------------------------

@@ -48,6 +48,10 @@ HEADER_IDLE_SECONDS = 60.0
 HEADER_BUSY_SECONDS = 5.0
 """...or this often while some session spent within the burn window."""
 
+LOADING_REDRAW_SECONDS = 0.25
+"""While the first load pours in (thousands of sessions, slice after slice), the table and the
+header are brought up to date at most this often."""
+
 GG_SECONDS = 0.6
 """Two presses of ``g`` this close together go to the top row (as in vim and less)."""
 SORT_LABELS = {"status": "activity", "name": "project", "per_prompt": "turns per prompt", "hit": "cache hit",
@@ -99,7 +103,9 @@ class SessionsScreen(OrderedRows, Screen):
         self._header_dirty = True
         self._restyle = False
         self._pending: set[SessionKey] = set()
-        """Rows that changed while the screen was hidden."""
+        """Rows that changed and are not placed yet (the screen is hidden, or a load pours in)."""
+        self._caught_up = float("-inf")
+        self._catch_up_due = False
         self._order = FleetOrder(OrderParams())
         """The rows the table shows, in order (the last one built)."""
         self._rows = TableRows(self._order)
@@ -168,11 +174,25 @@ class SessionsScreen(OrderedRows, Screen):
         changes = message.changes
         if changes.sessions or changes.state:
             self._header_dirty = True
+        self._pending |= changes.rows
         if not self.is_current:
-            self._pending |= changes.rows  # hidden under another screen: catch up on resume
+            return  # hidden under another screen: catch up on resume
+        if not (changes.rows or changes.state):
+            self._update_header()
+        elif not self.catalog.loading or time.monotonic() - self._caught_up >= LOADING_REDRAW_SECONDS:
+            self._catch_up()
+        elif not self._catch_up_due:  # a first load pouring in: redraw a few times a second
+            self._catch_up_due = True
+            self.set_timer(LOADING_REDRAW_SECONDS, self._catch_up)
+
+    def _catch_up(self) -> None:
+        """Place the rows that changed since the last time, redraw the table and the header."""
+        self._catch_up_due = False
+        self._caught_up = time.monotonic()
+        if not self.is_current:
             return
-        if changes.rows or changes.state:
-            self._sync_rows(changes.rows)
+        pending, self._pending = self._pending, set()
+        self._sync_rows(pending)
         self._update_header()
 
     def _tick(self) -> None:

@@ -111,7 +111,9 @@ class OrderedRows:
             self._build_dirty = set()
             self._build_order(self._build_gen, rows, params, self.catalog.clock())
 
-    @work(thread=True, exclusive=True, group="order", exit_on_error=False, name="table order")
+    # A description, or Textual would make one of the arguments' reprs: 50,000 rows, seconds.
+    @work(thread=True, exclusive=True, group="order", exit_on_error=False, name="table order",
+          description="table order")
     def _build_order(self, gen: int, rows: list[Row], params: OrderParams, now: float) -> None:
         worker = get_current_worker()
         try:
