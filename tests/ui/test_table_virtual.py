@@ -78,6 +78,23 @@ async def test_only_the_rows_in_view_are_made_however_many_there_are():
         assert f"a:r{int(table.scroll_y):05d}/" in line(table, 1)
 
 
+async def test_scrolling_through_every_row_keeps_only_a_bounded_few_in_memory():
+    from tokdash.ui.widgets.sessions_table import ROW_CACHE_LIMIT
+    from tokdash.ui.widgets.table_render import LINE_CACHE_LIMIT
+
+    app = Host(keys(12_000))
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.table
+        for top in range(0, 12_000, BODY):
+            table.scroll_to(y=top, animate=False)
+            for y in range(SIZE[1]):
+                table.render_line(y)
+        assert len(app.asked) >= 12_000  # every row was drawn once...
+        assert len(table._rows) <= ROW_CACHE_LIMIT  # ...and only so many are kept
+        assert len(table._shown) <= LINE_CACHE_LIMIT + 1 and len(table._line_cache) <= LINE_CACHE_LIMIT + 1
+        await pilot.pause()
+
+
 async def test_page_keys_move_a_screen_and_home_goes_back():
     app = Host(keys(500))
     async with app.run_test(size=SIZE) as pilot:

@@ -223,8 +223,16 @@ class SessionsTable(VirtualTable):
         else:
             cells = [self._cell(col, w, spec.get(col.key, ())) for col, w in self._columns]
             self._written += len(cells)
+        if key not in self._rows and len(self._rows) >= ROW_CACHE_LIMIT:
+            self._forget_rows()
         shown = self._rows[key] = _Shown(spec, cells, self._gen)
         return shown
+
+    def _forget_rows(self) -> None:
+        """Keep only the rows in view (scrolling through 50,000 rows must not keep them all)."""
+        order = self._order
+        keep = {order[i] for i in self._in_view()}
+        self._rows = {k: v for k, v in self._rows.items() if k in keep}
 
     def sync(self, specs: Mapping[str, RowSpec], order: RowOrder, *, stale: Iterable[str] = (),
              keep_cursor: bool = True, restyle: bool = False) -> int:
@@ -248,9 +256,6 @@ class SessionsTable(VirtualTable):
         for key, spec in specs.items():
             self._shown_row(key, spec)
         self.show_order(order, keep=cursor, top=self.pinned)
-        if len(self._rows) > ROW_CACHE_LIMIT:
-            keep = {order[i] for i in self._in_view()}
-            self._rows = {k: v for k, v in self._rows.items() if k in keep}
         return self._written - written
 
     # --- the user moves the cursor: it follows its session from then on ------------

@@ -21,7 +21,10 @@ from textual.renderables.styled import Styled
 from textual.strip import Strip
 
 CACHE_LIMIT = 20_000
-"""Rendered cells (and lines) kept, a few screens of every sort order; cleared when exceeded."""
+"""Rendered cells kept (a few screens of every sort order); cleared when exceeded."""
+LINE_CACHE_LIMIT = 2_000
+"""Rendered lines, and the rows last drawn, kept (a few dozen screens); cleared when exceeded:
+scrolling through 50,000 rows must not keep them all."""
 HEADER = -1
 """The row index of the header (as ``DataTable`` numbers it in its click metadata)."""
 
@@ -82,6 +85,8 @@ class TableRender:
             cells = self.row_cells(key)
             if cells is None:
                 return Strip.blank(width, base_style)
+            if len(self._shown) > LINE_CACHE_LIMIT:
+                self._shown.clear()  # (only means a few lines are redrawn once more)
             self._shown[index] = (key, cells)
         else:
             return Strip.blank(width, base_style)
@@ -100,7 +105,7 @@ class TableRender:
         extend = row_style + extend + Style.from_meta({"row": index, "column": 0, "out_of_bounds": True})
         segments.append(Segment(" " * max(0, width - sum(self._widths)), extend))
         strip = Strip(line_crop(segments, x1, x2, width)).adjust_cell_length(width, base_style).simplify()
-        if len(self._line_cache) > CACHE_LIMIT:
+        if len(self._line_cache) > LINE_CACHE_LIMIT:
             self._line_cache.clear()
         self._line_cache[cache_key] = (cells, strip)
         return strip
