@@ -10,6 +10,7 @@ turn's end as ``stop_hook_summary`` and ``turn_duration`` system lines; sub-agen
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 
 from tokdash.demo.session import DemoSession, Out, Spec, iso
@@ -35,6 +36,7 @@ class ClaudeWriter:
         self.parent: str | None = None
         self.path = root / "claude" / "projects" / encode_cwd(s.plan.cwd) / f"{self.session_id}.jsonl"
         self.sub_path = self.path.parent / self.session_id / "subagents" / f"agent-a{self.session_id[:6]}.jsonl"
+        self.sub_started = False
 
     def _common(self) -> dict:
         return {"parentUuid": self.parent, "isSidechain": False, "userType": "external", "cwd": self.s.plan.cwd,
@@ -119,8 +121,18 @@ class ClaudeWriter:
                          "compactMetadata": {"trigger": "auto", "preTokens": pre}})
 
     def subagent(self, ts: float, out: Out) -> None:
-        """A Haiku sub-agent (an Explore search) reading on the session's behalf."""
+        """A Haiku sub-agent (an Explore search) reading on the session's behalf; its file
+        starts with the task the parent gave it."""
         s = self.s
+        if not self.sub_started:
+            self.sub_started = True
+            # No random draw here: the rest of the demo stays as it was.
+            task_id = str(uuid.uuid5(uuid.NAMESPACE_URL, "tokdash-demo-task:" + self.session_id))
+            self._line(out, {**self._common(), "parentUuid": None, "isSidechain": True,
+                             "agentId": f"a{self.session_id[:6]}", "type": "user",
+                             "message": {"role": "user", "content": "Find every call site of the settings loader "
+                                                                    "and say how each one uses it"},
+                             "uuid": task_id, "timestamp": iso(ts)}, self.sub_path)
         write = s.rng.randint(800, 4000)
         usage = {"input_tokens": 3, "cache_creation_input_tokens": write,
                  "cache_read_input_tokens": s.rng.randint(10_000, 18_000),
