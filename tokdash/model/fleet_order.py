@@ -78,6 +78,8 @@ class FleetOrder:
         """Running sums of the rows shown (the header of a filtered table)."""
         self._groups: dict[str, list[tuple]] = {}
         """Grouped: project -> its shown members' sort values, ascending."""
+        self._group_keys: dict[str, list[SessionKey]] = {}
+        """Grouped: project -> the same members' keys, in the same order (copied at C speed)."""
         self._best: dict[str, tuple] = {}
         """Grouped: project -> the sort value of its first member as shown."""
         self._ranks: list[tuple[tuple, str]] = []
@@ -108,6 +110,7 @@ class FleetOrder:
             for value in order._entries:  # ascending, so every group's list is too
                 groups.setdefault(shown[value[-1]].summary.project, []).append(value)
             for project, members in groups.items():
+                order._group_keys[project] = [v[-1] for v in members]
                 order._best[project] = members[-1] if params.descending else members[0]
             order._ranks = sorted((best, project) for project, best in order._best.items())
         return order
@@ -144,7 +147,7 @@ class FleetOrder:
                 else:
                     insort(self._entries, value)
                 if params.grouped:
-                    insort(self._groups.setdefault(row.summary.project, []), value)
+                    self._join(row.summary.project, value)
                     touched.add(row.summary.project)
         if bulk and (gone or added):
             # A value that went and came back is in both: keep what _value holds now.
@@ -160,10 +163,21 @@ class FleetOrder:
 
     def _leave(self, project: str, value: tuple) -> None:
         members = self._groups[project]
-        del members[bisect_left(members, value)]
+        i = bisect_left(members, value)
+        del members[i]
+        del self._group_keys[project][i]
+
+    def _join(self, project: str, value: tuple) -> None:
+        members = self._groups.setdefault(project, [])
+        i = bisect_left(members, value)
+        members.insert(i, value)
+        self._group_keys.setdefault(project, []).insert(i, value[-1])
 
     def _rerank(self, project: str) -> None:
         members = self._groups.get(project)
+        if not members:  # (a member may have come and gone in one update)
+            self._groups.pop(project, None)
+            self._group_keys.pop(project, None)
         best = (members[-1] if self.params.descending else members[0]) if members else None
         old = self._best.get(project)
         if best == old:
@@ -171,9 +185,7 @@ class FleetOrder:
         if old is not None:
             del self._ranks[bisect_left(self._ranks, (old, project))]
             del self._best[project]
-        if best is None:
-            self._groups.pop(project, None)
-        else:
+        if best is not None:
             self._best[project] = best
             insort(self._ranks, (best, project))
 
@@ -222,6 +234,10 @@ class FleetOrder:
         """The row ``key`` was placed with, if it shows."""
         return self._rows.get(key)
 
+    def groups(self) -> list[str]:
+        """Grouped: the projects with a group row (in no particular order)."""
+        return list(self._groups)
+
     def members(self, project: str) -> list[Row]:
         """Grouped: the rows of ``project``'s group, in the order shown."""
         values = self._groups.get(project, [])
@@ -233,7 +249,7 @@ class FleetOrder:
             items: list[Item] = []
             for _best, project in (reversed(self._ranks) if descending else self._ranks):
                 items.append(project)
-                values = self._groups[project]
-                items.extend(v[-1] for v in (reversed(values) if descending else values))
+                keys = self._group_keys[project]
+                items.extend(reversed(keys) if descending else keys)
             self._items = items
         return self._items

@@ -137,7 +137,7 @@ class OrderedRows:
         """Show ``order`` (group rows are summed again: their members may differ)."""
         self._order = order
         self._rows = TableRows(order)
-        groups = [f"group:{item}" for item in order if isinstance(item, str)] if order.params.grouped else []
+        groups = [f"group:{project}" for project in order.groups()]
         table = self.query_one(SessionsTable)
         table.sync({}, self._rows, stale=groups, restyle=self._restyle)
         self._restyle = False
