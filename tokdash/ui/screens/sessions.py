@@ -33,10 +33,10 @@ from tokdash.model.fleet_order import FleetOrder, OrderParams
 from tokdash.model.store import SessionKey
 from tokdash.ui.messages import CatalogChanged, HelpRequested, HistoryRequested, SessionChosen
 from tokdash.ui.palette import SessionsProvider
+from tokdash.ui.screens.sessions_order import OrderedRows, TableRows
 from tokdash.ui.styles import theme_styles
 from tokdash.ui.texts import empty_state
 from tokdash.ui.widgets.header import HeaderState, HeaderStrip
-from tokdash.ui.screens.sessions_order import OrderedRows, TableRows
 from tokdash.ui.widgets.session_rows import row_key
 from tokdash.ui.widgets.sessions_table import COLUMNS, SessionsTable
 

@@ -35,6 +35,7 @@ from tokdash.ui.widgets.table_render import HEADER, TableRender, render_cell_lin
 
 __all__ = ["HEADER", "RowOrder", "VirtualTable", "render_cell_lines"]
 
+
 class RowOrder(Protocol):
     """The rows a table shows, in order, by key (a ``list`` of keys is one)."""
 
