@@ -157,8 +157,28 @@ def _tuplify(value: object) -> object:
 
 def dumps(obj: object) -> bytes:
     """``marshal`` bytes of a record, context, summary or any nest of them, and their CRC-32."""
-    data = marshal.dumps(_enc(obj), MARSHAL_VERSION)
+    return pack(_enc(obj))
+
+
+def pack(value: object) -> bytes:
+    """The stored bytes of an already encoded value (what :func:`encode` gives): ``marshal``
+    bytes and their CRC-32. For callers that build a record's encoded form themselves."""
+    data = marshal.dumps(value, MARSHAL_VERSION)
     return data + zlib.crc32(data).to_bytes(4, "little")
+
+
+def encode(obj: object) -> object:
+    """The plain value ``dumps`` marshals for ``obj`` (a dataclass as its tag and fields)."""
+    return _enc(obj)
+
+
+def layout(cls: type) -> tuple[bytes, tuple[str, ...]]:
+    """(tag, field names in the order this build writes them) of a registered class."""
+    return _TAGS[cls], _FIELDS[cls]
+
+
+OPAQUE = _OPAQUE
+"""Types stored as they are (no encoding needed)."""
 
 
 class Reader:

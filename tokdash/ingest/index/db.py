@@ -34,29 +34,24 @@ CREATE TABLE IF NOT EXISTS files (
     gone INTEGER NOT NULL, ctx BLOB NOT NULL, head_len INTEGER NOT NULL, head_sum BLOB NOT NULL,
     ck INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS paths (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, ck INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS slots (
-    pk BLOB PRIMARY KEY, agent TEXT NOT NULL, session_id TEXT NOT NULL, file TEXT NOT NULL,
+    pk BLOB PRIMARY KEY, agent TEXT NOT NULL, session_id TEXT NOT NULL, file INTEGER NOT NULL,
     ts REAL NOT NULL, model TEXT NOT NULL, input INTEGER NOT NULL, output INTEGER NOT NULL,
     cw5 INTEGER NOT NULL, cw1h INTEGER NOT NULL, cr INTEGER NOT NULL, reasoning INTEGER NOT NULL,
     web INTEGER NOT NULL, cost_usd INTEGER, cost_pico INTEGER, open INTEGER NOT NULL, data BLOB NOT NULL,
-    ck INTEGER NOT NULL
+    tools BLOB, others BLOB, ck INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS slots_session ON slots (agent, session_id);
-CREATE INDEX IF NOT EXISTS slots_file ON slots (file);
 CREATE TABLE IF NOT EXISTS keys (key BLOB PRIMARY KEY, pk BLOB NOT NULL) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS keys_pk ON keys (pk);
 CREATE TABLE IF NOT EXISTS msgs (msg BLOB PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (
-    key BLOB PRIMARY KEY, agent TEXT NOT NULL, session_id TEXT NOT NULL, file TEXT NOT NULL, data BLOB NOT NULL,
-    others BLOB
+    key BLOB PRIMARY KEY, agent TEXT NOT NULL, session_id TEXT NOT NULL, file INTEGER NOT NULL,
+    data BLOB NOT NULL, others BLOB
 );
-CREATE INDEX IF NOT EXISTS events_session ON events (agent, session_id);
-CREATE INDEX IF NOT EXISTS events_file ON events (file);
 CREATE TABLE IF NOT EXISTS metas (
     path TEXT NOT NULL, agent TEXT NOT NULL, session_id TEXT NOT NULL, data BLOB NOT NULL,
     PRIMARY KEY (path, agent, session_id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS metas_session ON metas (agent, session_id);
 CREATE TABLE IF NOT EXISTS sessions (
     agent TEXT NOT NULL, session_id TEXT NOT NULL, archived INTEGER NOT NULL, summary BLOB NOT NULL,
     PRIMARY KEY (agent, session_id)
@@ -66,6 +61,16 @@ CREATE TABLE IF NOT EXISTS forgotten (path TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tally (name TEXT PRIMARY KEY, n INTEGER NOT NULL, ck INTEGER NOT NULL) WITHOUT ROWID;
 INSERT OR IGNORE INTO tally (name, n, ck) VALUES ('slots', 0, 0), ('sessions', 0, 0);
 """
+INDEXES = {
+    "slots_session": "slots (agent, session_id)",
+    "slots_file": "slots (file)",
+    "keys_pk": "keys (pk)",
+    "events_session": "events (agent, session_id)",
+    "events_file": "events (file)",
+    "metas_session": "metas (agent, session_id)",
+}
+"""The secondary indexes: a build drops them, fills the tables and makes them again in one
+sorted pass each (cheaper than keeping them up to date row by row)."""
 _TALLY_M = 2147483647
 TRIGGERS = f"""
 CREATE TRIGGER IF NOT EXISTS slots_tally_ins AFTER INSERT ON slots BEGIN
@@ -84,7 +89,7 @@ the sessions table (rows), kept by SQLite itself on every write. SQLite does not
 pages: a flipped byte in a page header or an interior page can make a scan skip rows, or
 read some twice, without an error; a scan that does not add up to the tally has met damage."""
 TRIGGER_NAMES = ("slots_tally_ins", "slots_tally_del", "slots_tally_upd", "sessions_tally_ins", "sessions_tally_del")
-DATA_TABLES = ("files", "slots", "keys", "msgs", "events", "metas", "sessions", "prices")
+DATA_TABLES = ("files", "paths", "slots", "keys", "msgs", "events", "metas", "sessions", "prices")
 """Everything a rebuild replaces (``meta`` is rewritten, ``forgotten`` survives)."""
 ALL_TABLES = ("meta", *DATA_TABLES, "forgotten")
 
@@ -153,7 +158,14 @@ def create_schema(conn: sqlite3.Connection) -> None:
     for stmt in _SCHEMA.split(";"):
         if stmt.strip():
             conn.execute(stmt)
+    create_indexes(conn)
     create_triggers(conn)
+
+
+def create_indexes(conn: sqlite3.Connection) -> None:
+    """The secondary indexes (``INDEXES``) that do not exist yet."""
+    for name, on in INDEXES.items():
+        conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {on}")
 
 
 def create_triggers(conn: sqlite3.Connection) -> None:
@@ -164,12 +176,24 @@ def create_triggers(conn: sqlite3.Connection) -> None:
 
 
 def clear_data(conn: sqlite3.Connection) -> None:
-    """Empty every data table (a rebuild), without a trigger per deleted row; the tallies start at 0."""
+    """Empty every data table for a build that writes them all again (a rebuild), inside the
+    caller's transaction: the tally triggers and secondary indexes go first (a build is
+    counted and indexed once, by :func:`end_bulk`, not row by row)."""
     for name in TRIGGER_NAMES:
         conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+    for name in INDEXES:
+        conn.execute(f"DROP INDEX IF EXISTS {name}")
     for table in DATA_TABLES:
         conn.execute(f"DELETE FROM {table}")
-    conn.execute("UPDATE tally SET n = 0, ck = 0")
+
+
+def end_bulk(conn: sqlite3.Connection) -> None:
+    """After a build filled the tables :func:`clear_data` emptied: the tallies from what was
+    written, then the indexes and the triggers again."""
+    conn.execute(f"UPDATE tally SET n = (SELECT COUNT(*) FROM slots), "
+                 f"ck = (SELECT IFNULL(SUM(ck), 0) % {_TALLY_M} FROM slots) WHERE name = 'slots'")
+    conn.execute("UPDATE tally SET n = (SELECT COUNT(*) FROM sessions), ck = 0 WHERE name = 'sessions'")
+    create_indexes(conn)
     create_triggers(conn)
 
 

@@ -20,6 +20,7 @@ import orjson
 
 from tokdash.ingest.discovery import discover
 from tokdash.ingest.index import codec, db, prices, tables
+from tokdash.ingest.index import rows as flat
 from tokdash.ingest.index.identity import SCHEMA_VERSION, code_fingerprint
 from tokdash.ingest.index.prices import _Prices
 from tokdash.ingest.index.store import IndexStore
@@ -135,8 +136,10 @@ def rebuild(run: SyncRun, found, *, finalize: bool, meta: dict[str, str], forget
                          [(codec.enc_path(p),) for p in forgotten])
         tables.insert_file_rows(conn, carried_rows)
         tables.write_files(conn, [(agent, st, False) for agent, st in states])
+        store.paths = flat.Paths(conn)  # the paths table was emptied with the rest
         tables.write_store(conn, store, run_prices)
         tables.write_summaries(conn, summaries, archived)
+        db.end_bulk(conn)
         prices.write_prices(conn, run_prices, set(run_prices.seed))
         db.set_meta(conn, {"schema": str(SCHEMA_VERSION), "code": code_fingerprint(), "price_fp": run.price_fp,
                            "roots": run.roots_sig, "built": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -162,25 +165,29 @@ def _attached_reader(conn: sqlite3.Connection, schema: str) -> codec.Reader:
 
 def carry(conn: sqlite3.Connection, reader: codec.Reader, store: IndexStore, gone: list[str],
           schema: str = "main") -> None:
-    """Put the records whose best copy came from a file that is not read again into a fresh store."""
+    """Put the records whose best copy came from a file that is not read again into a fresh store.
+
+    Reads this schema's flat rows, or (``schema``: an attached older index) the rows of
+    schemas 1-4, where a record's blob held all of it and a row named its file by path."""
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS gone_files (path TEXT PRIMARY KEY)")
     conn.execute("DELETE FROM gone_files")
     conn.executemany("INSERT INTO gone_files (path) VALUES (?)", [(codec.enc_path(p),) for p in gone])
     s = schema
+    # Told by the tables themselves, not the version the file states (which may be off).
+    flat_rows = conn.execute(f"SELECT 1 FROM {s}.sqlite_master WHERE type = 'table' AND name = 'paths'").fetchone() \
+        is not None
+    files = (f"(SELECT id FROM {s}.paths WHERE path IN (SELECT path FROM gone_files))" if flat_rows
+             else "(SELECT path FROM gone_files)")
     try:
+        paths = _gone_paths(conn, s) if flat_rows else {}
         keys_of: dict[bytes, list] = {}
         for key_b, pk_b in conn.execute(
-            f"SELECT k.key, k.pk FROM {s}.keys k JOIN {s}.slots s ON s.pk = k.pk "
-            "WHERE s.file IN (SELECT path FROM gone_files)"
+            f"SELECT k.key, k.pk FROM {s}.keys k JOIN {s}.slots s ON s.pk = k.pk WHERE s.file IN {files}"
         ):
             keys_of.setdefault(pk_b, []).append(codec.dec_key(key_b))
         carried_keys: set = set()
-        for pk_b, agent, data, is_open in conn.execute(
-            f"SELECT pk, agent, data, open FROM {s}.slots WHERE file IN (SELECT path FROM gone_files) ORDER BY rowid"
-        ):
-            d = reader.loads(data)
-            slot = CallSlot(codec.dec_key(pk_b), d["best"], d["tools"], bool(is_open))  # type: ignore[arg-type,index]
-            keys = keys_of.get(pk_b, [])
+        for slot_b, agent, slot in _carried_slots(conn, reader, s, files, paths, flat_rows):
+            keys = keys_of.get(slot_b, [])
             carried_keys.update(keys)
             carried_keys.add(slot.primary)
             store.adopt_slot(agent, slot, keys)
@@ -188,13 +195,55 @@ def carry(conn: sqlite3.Connection, reader: codec.Reader, store: IndexStore, gon
             key = codec.dec_key(key_b)
             if key in carried_keys:
                 store._by_msg.setdefault(codec.dec_key(msg_b), key)  # type: ignore[arg-type]
-        for agent, data in conn.execute(
-            f"SELECT agent, data FROM {s}.events WHERE file IN (SELECT path FROM gone_files) ORDER BY rowid"
-        ):
-            store.adopt_event(agent, reader.loads(data))  # type: ignore[arg-type]
+        if flat_rows:
+            for agent, key_b, data, fid in conn.execute(
+                f"SELECT agent, key, data, file FROM {s}.events WHERE file IN {files} ORDER BY rowid"
+            ):
+                store.adopt_event(agent, flat.load_event(reader, codec.dec_key(key_b), data, _path(paths, fid)))  # type: ignore
+        else:
+            for agent, data in conn.execute(
+                f"SELECT agent, data FROM {s}.events WHERE file IN {files} ORDER BY rowid"
+            ):
+                store.adopt_event(agent, reader.loads(data))  # type: ignore[arg-type]
         for agent, data in conn.execute(
             f"SELECT agent, data FROM {s}.metas WHERE path IN (SELECT path FROM gone_files)"
         ):
             store.adopt_meta(agent, reader.loads(data))  # type: ignore[arg-type]
     finally:
         conn.execute("DROP TABLE temp.gone_files")
+
+
+def _gone_paths(conn: sqlite3.Connection, s: str) -> dict[int, str]:
+    out = {}
+    for fid, text, ck in conn.execute(f"SELECT id, path, ck FROM {s}.paths WHERE path IN (SELECT path FROM gone_files)"):
+        if type(text) is not str or ck != flat.path_ck(text):
+            raise db._Corrupt("a stored file path fails its checksum")
+        out[fid] = codec.dec_path(text)
+    return out
+
+
+def _path(paths: dict[int, str], fid: object) -> str:
+    path = paths.get(fid)  # type: ignore[arg-type]
+    if path is None:
+        raise db._Corrupt("a stored record names a file the index does not hold")
+    return path
+
+
+def _carried_slots(conn, reader: codec.Reader, s: str, files: str, paths: dict[int, str], flat_rows: bool):
+    """(stored primary key, agent, call) of every call whose best copy came from a gone file.
+    Carried calls keep no list of other files (as before flat rows): those files are read anew."""
+    if not flat_rows:
+        for pk_b, agent, data, is_open in conn.execute(
+            f"SELECT pk, agent, data, open FROM {s}.slots WHERE file IN {files} ORDER BY rowid"
+        ):
+            d = reader.loads(data)
+            yield pk_b, agent, CallSlot(codec.dec_key(pk_b), d["best"], d["tools"], bool(is_open))  # type: ignore
+        return
+    for (pk_b, agent, data, is_open, tools, ts, *usage, usd, pico, fid, ck) in conn.execute(
+        f"SELECT pk, agent, data, open, tools, ts, input, output, cw5, cw1h, cr, reasoning, web, cost_usd, cost_pico, "
+        f"file, ck FROM {s}.slots WHERE file IN {files} ORDER BY rowid"
+    ):
+        if type(fid) is not int or type(ts) is not float or ck != flat.slot_ck(*usage, usd, pico, ts, is_open, fid):
+            raise db._Corrupt("a stored call fails its checksum")
+        yield pk_b, agent, flat.load_slot(reader, codec.dec_key(pk_b), data, is_open, tools, None, ts,  # type: ignore
+                                          tuple(usage), _path(paths, fid))

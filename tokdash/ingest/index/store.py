@@ -10,7 +10,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 
-from tokdash.ingest.index import codec
+from tokdash.ingest.index import codec, rows
+from tokdash.ingest.index.db import _Corrupt
 from tokdash.model.records import Event, SessionMeta
 from tokdash.model.store import CallSlot, Session, SessionKey, Store, _note, event_file
 
@@ -50,6 +51,8 @@ class IndexStore(Store):
         """(msg_id, key) rows to delete."""
         self._dropped_events: set[tuple] = set()
         self._dropped_metas: set[tuple[str, str, str]] = set()
+        self.paths = rows.Paths(conn)
+        """File paths by id (the rows name their file by id)."""
 
     # lookups ---------------------------------------------------------------------
 
@@ -57,10 +60,13 @@ class IndexStore(Store):
         slot = self.slots.get(key)
         if slot is not None or self._empty or key in self._dropped_keys:
             return slot
-        row = self._db.execute(
-            "SELECT k.pk, s.agent, s.session_id FROM keys k JOIN slots s ON s.pk = k.pk WHERE k.key = ?",
-            (codec.enc_key(key),),
-        ).fetchone()
+        k = codec.enc_key(key)
+        # A call's own key is its row's primary key; the keys table holds only its other keys.
+        row = self._db.execute("SELECT pk, agent, session_id FROM slots WHERE pk = ?", (k,)).fetchone()
+        if row is None:
+            row = self._db.execute(
+                "SELECT k.pk, s.agent, s.session_id FROM keys k JOIN slots s ON s.pk = k.pk WHERE k.key = ?", (k,)
+            ).fetchone()
         if row is None:
             return None
         self._session(row[1], row[2])
@@ -115,31 +121,35 @@ class IndexStore(Store):
 
     def _load(self, s: Session) -> None:
         db = self._db
-        loads = self._reader.loads
+        reader = self._reader
+        loads = reader.loads
+        path_of = self.paths.path
         args = (s.agent, s.session_id)
-        for pk_b, data, is_open in db.execute(
-            "SELECT pk, data, open FROM slots WHERE agent = ? AND session_id = ? ORDER BY rowid", args
+        for (pk_b, data, is_open, tools, others, ts, *usage, usd, pico, fid, ck) in db.execute(
+            "SELECT pk, data, open, tools, others, ts, input, output, cw5, cw1h, cr, reasoning, web, cost_usd, "
+            "cost_pico, file, ck FROM slots WHERE agent = ? AND session_id = ? ORDER BY rowid", args
         ):
             pk = codec.dec_key(pk_b)
             if pk in self._by_pk or pk in self._dropped_pks:
                 continue  # already in memory (it moved this run), or withdrawn: memory is newer
-            d = loads(data)
-            slot = CallSlot(pk, d["best"], d["tools"], bool(is_open), tuple(d.get("others", ())))  # type: ignore
+            if type(fid) is not int or type(ts) is not float or ck != rows.slot_ck(*usage, usd, pico, ts, is_open, fid):
+                raise _Corrupt("a stored call fails its checksum")
+            slot = rows.load_slot(reader, pk, data, is_open, tools, others, ts, usage, path_of(fid))  # type: ignore
             self._by_pk[pk] = slot  # type: ignore[index]
             self.slots.setdefault(pk, slot)  # type: ignore[arg-type]
             s.slots[pk] = slot  # type: ignore[index]
             _note(self._file_slots, slot.best.file_path, pk)
             self._clean_slots[pk] = (slot.best, len(slot.tools), slot.open, s.key, len(slot.others))  # type: ignore
             self._clean_keys.add(pk)
-        for key_b, data, others_b in db.execute(
-            "SELECT key, data, others FROM events WHERE agent = ? AND session_id = ? ORDER BY rowid", args
+        for key_b, data, others_b, fid in db.execute(
+            "SELECT key, data, others, file FROM events WHERE agent = ? AND session_id = ? ORDER BY rowid", args
         ):
             key = codec.dec_key(key_b)
             if key in self.events or key in self._dropped_events:
                 continue
-            ev = loads(data)
+            ev = rows.load_event(reader, key, data, path_of(fid))  # type: ignore[arg-type]
             others = tuple(loads(others_b)) if others_b is not None else ()  # type: ignore[arg-type]
-            self._take_event(s, ev, others)  # type: ignore[arg-type]
+            self._take_event(s, ev, others)
             self._clean_events[key] = (ev, others)  # type: ignore[index]
         for path_t, data in db.execute("SELECT path, data FROM metas WHERE agent = ? AND session_id = ?", args):
             path = dec_path(path_t)
@@ -162,10 +172,10 @@ class IndexStore(Store):
     def withdraw_file(self, path: str, agent: str) -> set[SessionKey]:
         """See ``Store.withdraw_file``; the sessions holding ``path``'s stored records are loaded first."""
         if not self._empty:
-            p = enc_path(path)
+            fid = self.paths.find(path)
             for a, sid in self._db.execute(
                 "SELECT agent, session_id FROM slots WHERE file = ? UNION SELECT agent, session_id FROM events "
-                "WHERE file = ? UNION SELECT agent, session_id FROM metas WHERE path = ?", (p, p, p)
+                "WHERE file = ? UNION SELECT agent, session_id FROM metas WHERE path = ?", (fid, fid, enc_path(path))
             ).fetchall():
                 self._session(a, sid)
         return super().withdraw_file(path, agent)

@@ -21,7 +21,7 @@ import sqlite3
 import zlib
 from dataclasses import dataclass
 
-from tokdash.ingest.index import codec, db
+from tokdash.ingest.index import codec, db, rows
 from tokdash.ingest.index.db import _Corrupt
 from tokdash.ingest.index.prices import _Prices
 from tokdash.ingest.index.store import IndexStore
@@ -33,26 +33,7 @@ from tokdash.sources import SOURCES
 
 enc_path, dec_path = codec.enc_path, codec.dec_path
 
-_M = 2147483647
-"""Modulus of the slots' ``ck``: every term stays far inside SQLite's 64-bit integers."""
-SLOT_CK_SQL = (
-    f"(3 * (input % {_M}) + 5 * (output % {_M}) + 7 * (cw5 % {_M}) + 11 * (cw1h % {_M}) + 13 * (cr % {_M}) "
-    f"+ 17 * (reasoning % {_M}) + 19 * (web % {_M}) + 23 * (IFNULL(cost_usd, {_M} - 1) % {_M}) "
-    f"+ 37 * (IFNULL(cost_pico, {_M} - 1) % {_M}) + 29 * (CAST(ts AS INTEGER) % {_M}) + 31 * open) % {_M}"
-)
-"""The ``ck`` of a slots row recomputed from its columns, in SQL: ``ck IS NOT SLOT_CK_SQL`` is a damaged
-row (IS NOT: a column a damaged record header turned NULL makes the sum NULL)."""
-
-
-def slot_ck(input: int, output: int, cw5: int, cw1h: int, cr: int, reasoning: int, web: int,
-            cost_usd: int | None, cost_pico: int | None, ts: float, is_open: int) -> int:
-    """``SLOT_CK_SQL``, in Python (the value written with the row)."""
-    m = _M
-    usd = m - 1 if cost_usd is None else cost_usd
-    pico = m - 1 if cost_pico is None else cost_pico
-    return (3 * (input % m) + 5 * (output % m) + 7 * (cw5 % m) + 11 * (cw1h % m) + 13 * (cr % m)
-            + 17 * (reasoning % m) + 19 * (web % m) + 23 * (usd % m) + 37 * (pico % m) + 29 * (int(ts) % m)
-            + 31 * is_open) % m
+SLOT_CK_SQL, slot_ck = rows.SLOT_CK_SQL, rows.slot_ck
 
 
 def _file_ck(path: str, agent: str, dev, ino, size, mtime, offset, resets, bad_lines, head_len) -> int:
@@ -199,8 +180,11 @@ def delete_withdrawn(conn: sqlite3.Connection, store: IndexStore) -> None:
 def write_store(conn: sqlite3.Connection, store: IndexStore, prices: _Prices) -> None:
     """Write what ``store`` holds new, changed or withdrawn: calls (priced), keys, message ids,
     events, file facts."""
-    enc_key, dumps = codec.enc_key, codec.dumps
+    enc_key = codec.enc_key
     delete_withdrawn(conn, store)
+    paths = store.paths
+    paths.conn = conn
+    file_id = paths.id
 
     def slot_rows():
         for s, slot in store.dirty_slots():
@@ -208,42 +192,53 @@ def write_store(conn: sqlite3.Connection, store: IndexStore, prices: _Prices) ->
             u = c.usage
             usd, pico = cost_columns(prices.cost(c.model, u, fast=c.fast))
             is_open = int(slot.open)
+            fid = file_id(c.file_path)
+            tools, others = rows.slot_extras(slot)
             yield (
-                enc_key(slot.primary), s.agent, s.session_id, enc_path(c.file_path), c.timestamp, c.model,
+                enc_key(slot.primary), s.agent, s.session_id, fid, c.timestamp, c.model,
                 u.input, u.output, u.cache_write_5m, u.cache_write_1h, u.cache_read, u.reasoning, u.web_search,
-                usd, pico, is_open, dumps({"best": c, "tools": slot.tools, "others": slot.others}),
+                usd, pico, is_open, rows.call_blob(c, slot.primary), tools, others,
                 slot_ck(u.input, u.output, u.cache_write_5m, u.cache_write_1h, u.cache_read, u.reasoning,
-                        u.web_search, usd, pico, c.timestamp, is_open),
+                        u.web_search, usd, pico, c.timestamp, is_open, fid),
             )
 
     conn.executemany(
         "INSERT INTO slots (pk, agent, session_id, file, ts, model, input, output, cw5, cw1h, cr, reasoning, "
-        "web, cost_usd, cost_pico, open, data, ck) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "web, cost_usd, cost_pico, open, data, tools, others, ck) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (pk) DO UPDATE SET agent = excluded.agent, session_id = excluded.session_id, "
         "file = excluded.file, ts = excluded.ts, model = excluded.model, input = excluded.input, "
         "output = excluded.output, cw5 = excluded.cw5, cw1h = excluded.cw1h, cr = excluded.cr, "
         "reasoning = excluded.reasoning, web = excluded.web, cost_usd = excluded.cost_usd, "
-        "cost_pico = excluded.cost_pico, open = excluded.open, data = excluded.data, ck = excluded.ck",
-        slot_rows(),
+        "cost_pico = excluded.cost_pico, open = excluded.open, data = excluded.data, tools = excluded.tools, "
+        "others = excluded.others, ck = excluded.ck",
+        list(slot_rows()),  # a list: new paths get their ids before the statement runs
     )
+    # A call's own key is its row's primary key: only its other keys (the replica rule's) have rows.
     conn.executemany(
         "INSERT OR REPLACE INTO keys (key, pk) VALUES (?, ?)",
-        ((enc_key(k), enc_key(pk)) for k, pk in store.new_keys()),
+        ((enc_key(k), enc_key(pk)) for k, pk in store.new_keys() if k != pk),
     )
     conn.executemany(
         "INSERT OR IGNORE INTO msgs (msg, key) VALUES (?, ?)",
         ((enc_key(m), enc_key(k)) for m, k in store.new_msgs()),
     )
+
+    def event_rows():
+        for s, ev, others in store.dirty_events():
+            path = event_file(ev)
+            yield (enc_key(ev.key), s.agent, s.session_id, file_id(path), rows.event_blob(ev, path),
+                   codec.dumps(others) if others else None)
+
     conn.executemany(
         "INSERT INTO events (key, agent, session_id, file, data, others) VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (key) DO UPDATE SET agent = excluded.agent, session_id = excluded.session_id, "
         "file = excluded.file, data = excluded.data, others = excluded.others",
-        ((enc_key(ev.key), s.agent, s.session_id, enc_path(event_file(ev)), dumps(ev),
-          dumps(others) if others else None) for s, ev, others in store.dirty_events()),
+        list(event_rows()),
     )
     conn.executemany(
         "INSERT OR REPLACE INTO metas (path, agent, session_id, data) VALUES (?, ?, ?, ?)",
-        ((enc_path(m.path), s.agent, s.session_id, dumps(m)) for s, m in store.dirty_metas()),
+        ((enc_path(m.path), s.agent, s.session_id, codec.dumps(m)) for s, m in store.dirty_metas()),
     )
 
 
