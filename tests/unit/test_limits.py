@@ -221,3 +221,19 @@ def time_of(text: str) -> float:
     from tokdash.sources.base import parse_ts
 
     return parse_ts(text)
+
+
+def test_report_limits_leaves_out_agents_without_plan_windows(isolated_env, tmp_path, capsys, monkeypatch):
+    """Gemini CLI bills per token: no window to report, none to estimate, nothing "missing"."""
+    from tests.unit.agent_builders import GeminiChat, gemini_chat_path, gemini_id
+    from tokdash.cli import main
+
+    home = tmp_path / "gemini"
+    chat = GeminiChat(gemini_id(3))
+    chat.user("go")
+    chat.respond()
+    chat.write(gemini_chat_path(home, "proj", chat.session_id))
+    assert not SOURCES["gemini"].has_plan_windows
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"")))
+    assert main(["report", "limits", "--json", "--agent", "gemini", "--gemini-dir", str(home), "--no-cache"]) == 0
+    assert orjson.loads(capsys.readouterr().out) == {"limits": [], "no_official": []}

@@ -19,6 +19,7 @@ from tokdash.cli.common import (
     roots_for,
     write_json,
 )
+from tokdash.sources import SOURCES
 
 REPORTS = ("limits", "budget")
 
@@ -28,11 +29,12 @@ def add_parsers(sub, rsub) -> None:
     limits = rsub.add_parser("limits", help="plan windows (5 h, 7 days): official figures, or estimates")
     add_source_flags(limits)
     limits.add_argument("--json", action="store_true",
-                        help='JSON: {"limits": [{agent, window, used_percent, resets_at, observed_at, source}]}')
+                        help='JSON: {"limits": [{agent, window, used_percent, resets_at, observed_at, source, '
+                             'expired; estimates: tokens, cost_usd}], "no_official": [agents]}')
     add_cache_flag(limits)
     budget = rsub.add_parser("budget", help="spend against the [budget] limits of the config file")
     add_source_flags(budget)
-    budget.add_argument("--json", action="store_true", help='JSON: {"budgets": [...], "alert_at": [...]}')
+    budget.add_argument("--json", action="store_true", help='JSON: {"budgets": [...], "alert_at": [...], "hard_cap": ...}')
     budget.add_argument("--tz", metavar="ZONE", help="IANA time zone of days, weeks and months (default: local)")
     add_cache_flag(budget)
     hook = sub.add_parser("hook", help="Claude Code hook enforcing the budgets (JSON on stdin); "
@@ -75,7 +77,9 @@ def run_report_limits(args) -> int:
     now = time.time()
     roots = roots_for(agents_of(args.agent), args)
     windows = plan_limits.official(roots, now, expired=True)
-    used = list(dict.fromkeys(agent for agent, _folder in roots.scan_dirs()))  # agents with transcripts here
+    # Agents with transcripts here whose CLI has plan windows at all (5-hour blocks on a
+    # subscription); the others bill per token and have no window to report or estimate.
+    used = [a for a in dict.fromkeys(agent for agent, _folder in roots.scan_dirs()) if SOURCES[a].has_plan_windows]
     missing = plan_limits.without_official(used, windows)
     current = plan_limits.live(windows, now)
     want = [a for a in used if not any(w.agent == a and w.window == "5h" for w in current)]
