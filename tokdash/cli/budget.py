@@ -57,8 +57,9 @@ def run_report_budget(args) -> int:
 
 
 def budget_footer_for(opened, agent: str = "all", tz=None) -> str | None:
-    """The one line ``report sessions`` and ``report daily`` can print under their table when
-    budgets are set (None otherwise, or when the config is wrong: the report stays as it was)."""
+    """The one line ``report sessions`` and the history reports print under their table when
+    budgets are set, with days, weeks and months in ``tz`` (None otherwise, or when the config
+    is wrong: the report stays as it was)."""
     from tokdash.model.budget import BudgetConfigError, load_budget
     from tokdash.model.config import default_config_path
     from tokdash.report.budget import budget_footer

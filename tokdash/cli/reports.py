@@ -75,7 +75,7 @@ def run_report_history(args) -> int:
         facts = filter_facts(opened.facts(since, until), info, agent=args.agent, since=since, until=until,
                              project=args.project)
         rows = group(facts, args.report, info, tz)
-        footer = budget_footer_for(opened, args.agent)
+        footer = budget_footer_for(opened, args.agent, tz)  # days as the report's (as report budget --tz)
     finally:
         opened.close()
     if args.json:
