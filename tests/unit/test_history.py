@@ -88,7 +88,7 @@ def test_json_names_are_stable():
     row = out["rows"][0]
     assert list(row) == [
         "period", "start", "input_tokens", "output_tokens", "reasoning_tokens", "cache_write_tokens",
-        "cache_write_1h_tokens", "cache_read_tokens", "total_tokens", "web_searches", "api_calls", "cost_usd",
+        "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens", "total_tokens", "web_searches", "api_calls", "cost_usd",
         "cost_partial", "unpriced_models", "sessions", "models",
     ]
     assert row["period"] == "2026-W10" and row["start"] == "2026-03-02"

@@ -87,7 +87,8 @@ def test_json_report_over_written_fixtures(capsys, tree):
     assert by_id[M]["title"] == "\x1b[31mred alert\x1b[0m [bold]not markup[/bold]\x07"  # JSON keeps it verbatim
     assert data["totals"]["sessions"] == 3
     assert data["totals"]["total_tokens"] == sum(tree[k].total for k in (J, M, F))
-    assert data["totals"]["input_tokens"] == sum(j["input_tokens"] for j in data["sessions"])
+    for field in ("input_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens"):  # every token field sums
+        assert data["totals"][field] == sum(j[field] for j in data["sessions"])
 
 
 def test_table_report_is_plain_text(capsys, tree):

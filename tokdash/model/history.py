@@ -130,6 +130,7 @@ def _usage_json(u: Usage, calls: int, cost_pico: int, unpriced: set[str]) -> dic
         "output_tokens": u.output,
         "reasoning_tokens": u.reasoning,
         "cache_write_tokens": u.cache_write,
+        "cache_write_5m_tokens": u.cache_write_5m,
         "cache_write_1h_tokens": u.cache_write_1h,
         "cache_read_tokens": u.cache_read,
         "total_tokens": u.total,

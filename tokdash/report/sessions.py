@@ -24,6 +24,7 @@ TOTAL_FIELDS = (
     "output_tokens",
     "reasoning_tokens",
     "cache_write_tokens",
+    "cache_write_5m_tokens",
     "cache_write_1h_tokens",
     "cache_read_tokens",
     "total_tokens",
