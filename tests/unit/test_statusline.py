@@ -220,6 +220,24 @@ def test_parts_and_order_come_from_the_config(tmp_path, capsys, monkeypatch, iso
     assert out.endswith(" | opus-4-6") and out.startswith("$") and out.count("|") == 1
 
 
+def test_a_bad_statusline_table_names_the_config_file_and_keeps_the_default_line(tmp_path, capsys, monkeypatch,
+                                                                                  isolated_env):
+    path = _write_session(tmp_path)
+    cfg = isolated_env / ".config" / "tokdash"
+    cfg.mkdir(parents=True)
+    (cfg / "config.toml").write_text('[statusline]\nparts = ["cost", "nope"]\n')
+    from tokdash.cli import main
+    from tokdash.cli import statusline as cli_statusline
+
+    monkeypatch.setattr(cli_statusline, "_stdin", [])
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(orjson.dumps({"transcript_path": str(path)}))))
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert main(["statusline"]) == 0
+    out, err = capsys.readouterr()
+    assert "opus-4-6" in out  # the default parts
+    assert str(cfg / "config.toml") in err and "nope" in err and err.count("\n") == 1
+
+
 def test_the_line_shows_the_official_windows_and_records_them(tmp_path, capsys, monkeypatch, isolated_env):
     from tokdash.ingest import plan_limits
 

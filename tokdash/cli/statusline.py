@@ -78,11 +78,11 @@ def _config(path: Path) -> dict:
         return {}
 
 
-def _statusline_config(table: object):
+def _statusline_config(table: object, where: str):
     from tokdash.report.statusline import StatuslineConfigError, parse_statusline
 
     try:
-        return parse_statusline(table)
+        return parse_statusline(table, where)
     except StatuslineConfigError as exc:
         _warn(f"tokdash: {exc}; showing the default parts")
         return parse_statusline(None)
@@ -111,7 +111,8 @@ def session_line(hook: dict, transcript: Path, *, data: Path | None = None, now:
     tables = header.get("config")
     if tables is None:  # tables the state could not keep (a TOML date in them): read the file
         tables = _config(Path(header["config_path"])) if header.get("config_path") else {}
-    config = _statusline_config(tables.get("statusline"))
+    where = str(header.get("config_path") or "config")
+    config = _statusline_config(tables.get("statusline"), where)
     windows = statusline_windows(agent, hook.get("rate_limits"), now)
     if windows:
         plan_limits.record(windows, data)
@@ -120,7 +121,7 @@ def session_line(hook: dict, transcript: Path, *, data: Path | None = None, now:
     view = Figures(header.get("figures") or {})
     if not view.api_calls:
         return "tokdash: no usage yet"
-    budget = _session_budget(tables.get("budget"), header, view, now) if "budget" in config.parts else []
+    budget = _session_budget(tables.get("budget"), where, header, view, now) if "budget" in config.parts else []
     pieces = session_pieces(view, config, windows=windows, context=context, budget=budget)
     return compose(pieces, config, use_color(config, os.environ))
 
@@ -158,11 +159,11 @@ def _read_on(transcript: Path, context: dict | None, data: Path | None, now: flo
     return state.header
 
 
-def _session_budget(table: object, header: dict, view, now: float) -> list:
+def _session_budget(table: object, where: str, header: dict, view, now: float) -> list:
     from tokdash.model.budget import BudgetConfigError, SessionSpend, evaluate, parse_budget
 
     try:
-        config = parse_budget(table)
+        config = parse_budget(table, where)
     except BudgetConfigError as exc:
         _warn(f"tokdash: {exc}")
         return []
@@ -203,9 +204,10 @@ def run_statusline(args) -> int:
     from tokdash.report.statusline import compose, fleet_pieces, local_midnight, use_color
 
     table = _config(default_config_path())
-    config = _statusline_config(table.get("statusline"))
+    where = str(default_config_path())
+    config = _statusline_config(table.get("statusline"), where)
     try:
-        budget = parse_budget(table.get("budget"))
+        budget = parse_budget(table.get("budget"), where)
     except BudgetConfigError as exc:
         _warn(f"tokdash: {exc}")
         budget = parse_budget(None)
