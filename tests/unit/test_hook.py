@@ -244,6 +244,18 @@ def test_install_and_uninstall_touch_only_tokdash_entries(home, tmp_path):
     assert b"no tokdash hook" in _tokdash(home, "hook", "uninstall", "--settings", str(settings)).stdout
 
 
+def test_installing_twice_changes_nothing_when_a_users_hook_came_after_ours():
+    from tokdash.cli.hook_install import installed
+
+    first = installed(OTHER, "tokdash hook")
+    later = {"hooks": [{"type": "command", "command": "added-later"}]}
+    moved = {**first, "hooks": {**first["hooks"], "PreToolUse": [*first["hooks"]["PreToolUse"], later]}}
+    assert installed(moved, "tokdash hook") == moved  # ours stays where it is: no rewrite, no backup
+    other = installed(moved, "/opt/tokdash/bin/tokdash hook")  # a new command path: replaced, at the end
+    assert [g for g in other["hooks"]["PreToolUse"] if "tokdash hook" in str(g)] == \
+        [other["hooks"]["PreToolUse"][-1]]
+
+
 def test_install_creates_a_missing_file_and_uninstall_leaves_no_empty_hooks(home, tmp_path):
     settings = tmp_path / "fresh" / "settings.json"
     assert _tokdash(home, "hook", "install", "--settings", str(settings)).returncode == 0

@@ -86,7 +86,10 @@ def installed(settings: dict, command: str | None = None) -> dict:
     out = dict(settings)
     hooks = dict(out.get("hooks") or {})
     for event in BLOCKING_EVENTS:
-        hooks[event] = [*_without_ours(list(hooks.get(event) or [])), _group(event, command)]
+        groups, want = list(hooks.get(event) or []), _group(event, command)
+        if groups.count(want) == 1 and _without_ours(groups) == [g for g in groups if g != want]:
+            continue  # installed as it would be, wherever it sits: installing twice changes nothing
+        hooks[event] = [*_without_ours(groups), want]
     out["hooks"] = hooks
     return out
 
