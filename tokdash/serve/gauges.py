@@ -11,7 +11,7 @@ in here without touching the serve loop or the exposition:
 2. append it to :data:`GAUGE_PROVIDERS` (at import of the module that defines it,
    imported by ``tokdash.cli.serve``).
 
-The names meant for them (nothing emits them yet):
+The two that exist (``tokdash.serve.limits`` provides them):
 
 - ``tokdash_plan_window_used_ratio{agent, window}``: share (0..1) of a plan's
   rolling window used, e.g. ``window="5h"`` or ``"7d"``;
@@ -57,7 +57,7 @@ GaugeProvider = Callable[["SessionCatalog", float], Iterable[GaugeSample]]
 """A source of extra gauges: ``(catalog, now) -> samples``."""
 
 GAUGE_PROVIDERS: list[GaugeProvider] = []
-"""Every provider ``tokdash serve`` calls (empty until the limits work adds its own)."""
+"""Every provider ``tokdash serve`` calls (``tokdash.serve.limits`` adds the plan-window and budget ones)."""
 
 RESERVED = frozenset(("machine",))
 

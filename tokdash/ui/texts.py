@@ -49,7 +49,9 @@ def heavy_keys() -> str:
     defaults = HeavyThresholds()
     parts = []
     for key, (attr, scale) in heavy.CONFIG_KEYS.items():
-        parts.append(f"{key} = {round(getattr(defaults, attr) / scale, 6):g}")
+        value = round(getattr(defaults, attr) / scale, 6)
+        # As it would be written in config.toml: 1_000_000, not 1e+06.
+        parts.append(f"{key} = {int(value):_}" if value == int(value) else f"{key} = {value:g}")
     return ", ".join(parts)
 
 

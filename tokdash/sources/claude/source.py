@@ -43,7 +43,7 @@ class ClaudeSource(SourceDefaults):
     env_var = "CLAUDE_CONFIG_DIR"
     has_plan_windows = True  # Pro/Max: 5-hour and weekly windows
     dir_help = "a Claude config dir (holding projects/) or projects/ itself"
-    default_help = "$CLAUDE_CONFIG_DIR, else ~/.config/claude and ~/.claude"
+    default_help = "$CLAUDE_CONFIG_DIR, else $XDG_CONFIG_HOME/claude (~/.config/claude) and ~/.claude"
     markers = (
         b'"usage"',
         re.compile(rb'"type"\s*:\s*"(?:user|system|summary|custom-title|ai-title)"'),
