@@ -126,7 +126,7 @@ def _serial(states: list[FileState]) -> list:
 
 def _outcome(states: list[FileState], results) -> list:
     out = []
-    for i, batch, why in results:
+    for i, batch, why, _extra in results:
         assert why is None or batch is None
         out.append(("unreadable", why) if why is not None else ("ok", parallel.pack_batch(batch) if batch else None))
     return out

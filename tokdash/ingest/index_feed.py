@@ -72,7 +72,7 @@ class IndexFeed:
     def read_once(self, recent_since: float | None = None) -> FeedUpdate:
         """One sync of every transcript; every session's summary, and the call series of the
         sessions active since ``recent_since`` (the spend-rate rule needs them)."""
-        self.result = result = self.index.sync(discover(self.roots), finalize=True)
+        self.result = result = self.index.sync(discover(self.roots), finalize=True, listed=True)
         summaries = {(s.agent, s.session_id): s for s in result.summaries if self._mine((s.agent, s.session_id))}
         series: dict[SessionKey, CallSeries] = {}
         if recent_since is not None:
@@ -131,7 +131,7 @@ class IndexFeed:
         catalog holds, and for changed sessions active since ``hot_since``.
         """
         found = discover(self.roots) if files is None else files
-        result = self.index.sync(found, finalize=True, full=False, progress=progress)
+        result = self.index.sync(found, finalize=True, full=False, progress=progress, listed=files is None)
         self.result = result
         snap = self.index.sessions_snapshot(self._prints)
         if snap is not None:

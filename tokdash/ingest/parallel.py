@@ -221,27 +221,30 @@ def unpack_batch(t: tuple) -> Batch:
     return out
 
 
-def _read_one(state, finalize: bool, pack_ctx) -> tuple:
-    """(kind, payload) for one state: ``ok`` with the new state and the packed batch,
-    ``unreadable`` with why. Any other error is the parent's to meet (``retry``)."""
+def _read_one(state, finalize: bool, pack_ctx, pack_extra=None) -> tuple:
+    """(kind, payload...) for one state: ``ok`` with the packed batch, the new state, its
+    context and ``pack_extra(batch)``; ``unreadable`` with why. Any other error is the
+    parent's to meet (``retry``)."""
     from tokdash.ingest.reader import Unreadable, describe, read_state
 
     try:
         batch = read_state(state, finalize=finalize)
     except Unreadable as exc:
-        return ("unreadable", describe(exc), tuple(getattr(state, f) for f in _STATE_FIELDS), pack_ctx(state.ctx))
+        return ("unreadable", describe(exc), tuple(getattr(state, f) for f in _STATE_FIELDS), pack_ctx(state.ctx),
+                None)
     except Exception:  # noqa: BLE001 - the parent reads it again itself and meets the error there
         return ("retry",)
     packed = pack_batch(batch) if batch is not None else None
-    return ("ok", packed, tuple(getattr(state, f) for f in _STATE_FIELDS), pack_ctx(state.ctx))
+    extra = pack_extra(batch) if pack_extra is not None and batch is not None else None
+    return ("ok", packed, tuple(getattr(state, f) for f in _STATE_FIELDS), pack_ctx(state.ctx), extra)
 
 
-def _worker(states, indices: list[int], w: int, finalize: bool, pack_ctx) -> None:
+def _worker(states, indices: list[int], w: int, finalize: bool, pack_ctx, pack_extra=None) -> None:
     """A forked worker: read its states in order, writing (index, result) frames to ``w``."""
     gc.disable()  # it lives for one share and exits: collections would only cost time
     out = bytearray()
     for i in indices:
-        blob = marshal.dumps((i, _read_one(states[i], finalize, pack_ctx)))
+        blob = marshal.dumps((i, _read_one(states[i], finalize, pack_ctx, pack_extra)))
         out += len(blob).to_bytes(4, "little") + blob
         if len(out) >= FRAME_BYTES:
             _write_all(w, out)
@@ -255,15 +258,20 @@ def _write_all(fd: int, data: bytes | bytearray) -> None:
         view = view[os.write(fd, view):]
 
 
-def read_states(states: list, *, finalize: bool, workers: int, weights: list[int], pack_ctx, unpack_ctx):
+def read_states(states: list, *, finalize: bool, workers: int, weights: list[int], pack_ctx, unpack_ctx,
+                idle=None, pack_extra=None):
     """Read every reader state of ``states`` in ``workers`` forked processes; yield
-    ``(i, batch, why)`` for i = 0, 1, ... in order, each state updated in place as
+    ``(i, batch, why, extra)`` for i = 0, 1, ... in order, each state updated in place as
     ``read_state`` would have left it (``why``: the file exists but cannot be read, as
-    ``read_state``'s ``Unreadable`` says; ``batch`` is then None).
+    ``read_state``'s ``Unreadable`` says; ``batch`` is then None). ``extra`` is what
+    ``pack_extra(batch)`` made of the batch in the worker (work done on every core, e.g.
+    encoding records the way they are stored), None when the parent read the file itself.
 
     ``weights`` (bytes to read per state) balance the shares; each worker reads its share
     in the given order, so results arrive roughly in order and the caller merges while
     the workers read. ``pack_ctx``/``unpack_ctx`` carry a parse context across the pipe.
+    ``idle`` is called once the workers run, before the first result is awaited (work this
+    process would otherwise do later, e.g. loading the price table).
     A worker that dies, or a read that fails in a worker for any other reason, is read
     again here, so an error surfaces exactly as in a serial read.
     """
@@ -285,7 +293,7 @@ def read_states(states: list, *, finalize: bool, workers: int, weights: list[int
                 status = 0
                 try:
                     os.close(r)
-                    _worker(states, share, w, finalize, pack_ctx)
+                    _worker(states, share, w, finalize, pack_ctx, pack_extra)
                 except BaseException:
                     status = 1
                 finally:
@@ -293,6 +301,8 @@ def read_states(states: list, *, finalize: bool, workers: int, weights: list[int
             os.close(w)
             _grow_pipe(r)
             procs[r] = (pid, share)
+        if idle is not None:
+            idle()
         ready: dict[int, tuple] = {}
         buffers = {r: bytearray() for r in procs}
         open_fds = set(procs)
@@ -316,17 +326,17 @@ def read_states(states: list, *, finalize: bool, workers: int, weights: list[int
             got = ready.pop(nxt, None)
             if got is None or got[0] == "retry":
                 try:  # read here: the same outcome a serial read has, errors included
-                    yield nxt, read_state(state, finalize=finalize), None
+                    yield nxt, read_state(state, finalize=finalize), None, None
                 except Unreadable as exc:
-                    yield nxt, None, describe(exc)
+                    yield nxt, None, describe(exc), None
             else:
                 for f, v in zip(_STATE_FIELDS, got[2], strict=True):
                     setattr(state, f, tuple(v) if f == "ident" and v is not None else v)
                 state.ctx = unpack_ctx(got[3])
                 if got[0] == "unreadable":
-                    yield nxt, None, got[1]
+                    yield nxt, None, got[1], None
                 else:
-                    yield nxt, unpack_batch(got[1]) if got[1] is not None else None, None
+                    yield nxt, unpack_batch(got[1]) if got[1] is not None else None, None, got[4]
             nxt += 1
         done = True
     finally:

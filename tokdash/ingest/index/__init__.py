@@ -208,6 +208,7 @@ class Index:
         forget: Iterable[str] = (),
         full: bool = True,
         progress: Callable[[int, int], None] | None = None,
+        listed: bool = False,
     ) -> SyncResult:
         """Bring the index up to date with the transcript files ``found``; return the sessions.
 
@@ -218,7 +219,9 @@ class Index:
         ``rebuild`` re-reads every file from zero (carrying over the records of files
         that are gone); ``forget`` drops files, or every file under a folder, from the
         index for good. ``progress(files done, files to read)`` is called now and then
-        while files are read (a UI shows it during a first build). Raises
+        while files are read (a UI shows it during a first build). ``listed``: ``found`` is
+        what ``discover`` lists for this index's roots, all of it (a rebuild then does not
+        list the files again). Raises
         :class:`IndexUnavailable` when the index cannot be used at all (the caller then
         reads the transcripts without it).
         """
@@ -226,7 +229,7 @@ class Index:
         for attempt in range(2):
             try:
                 return self._sync_once(found, finalize=finalize, rebuild=rebuild, forget=forget, full=full,
-                                       progress=progress)
+                                       progress=progress, listed=listed)
             except (_Corrupt, codec.CodecError) as exc:
                 self._abort()
                 if attempt:
@@ -242,10 +245,10 @@ class Index:
         raise AssertionError("unreachable")
 
     def _sync_once(self, found, *, finalize: bool, rebuild: bool, forget: list[str], full: bool,
-                   progress: Callable[[int, int], None] | None) -> SyncResult:
+                   progress: Callable[[int, int], None] | None, listed: bool = False) -> SyncResult:
         conn = self._open()
         run = SyncRun(conn, self.reader, price_fingerprint(self.config_path), self.config_path, self.roots,
-                      self.roots_sig, self.warn, full=full, progress=progress)
+                      self.roots_sig, self.warn, full=full, progress=progress, listed=listed)
         with migrate.attached(conn) as old:
             run.carry_from = old
             try:
@@ -295,7 +298,7 @@ class Index:
                 raise IndexUnavailable(f"the index {self.path} is damaged") from None
             from tokdash.ingest.discovery import discover
 
-            fresh = self.sync(discover(self.roots))
+            fresh = self.sync(discover(self.roots), listed=True)
             return queries.facts(self._open, fresh, since, until)
 
     def load_session(self, agent: str, session_id: str) -> Session | None:

@@ -58,6 +58,10 @@ class _Prices:
             self._plain = PriceBook(overrides)
         return self._book
 
+    def warm(self) -> None:
+        """Load the price table now (while forked workers read, say), not at the first unknown model."""
+        self._real().warm()
+
     def cost(self, model: str, usage: Usage, *, fast: bool = False) -> float | None:
         """USD of one call (see ``PriceBook.cost``); None when the model is unpriced."""
         return self._real().cost(model, usage, fast=fast)

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from tokdash.ingest import parallel
-from tokdash.ingest.index import codec
+from tokdash.ingest.index import codec, rows
 from tokdash.ingest.reader import FileState, Unreadable, describe, read_state
 from tokdash.model.records import Batch
 
@@ -44,11 +44,14 @@ def workers_for(todo: list[tuple[str, FileState]]) -> tuple[int, list[int]]:
     return parallel.worker_count(sum(weights)), weights
 
 
-def read_in_order(todo: list[tuple[str, FileState]], *, finalize: bool,
-                  jobs: int | None = None) -> Iterator[tuple[str, FileState, Batch | None, str | None]]:
+def read_in_order(todo: list[tuple[str, FileState]], *, finalize: bool, jobs: int | None = None,
+                  idle: Callable[[], None] | None = None, encoded: rows.Encoded | None = None,
+                  ) -> Iterator[tuple[str, FileState, Batch | None, str | None]]:
     """``(agent, state, batch, why)`` per item of ``todo``, in order, each state updated as
     ``read_state`` leaves it: ``batch`` is what is new (None: nothing, or gone), ``why`` says
-    why a file that exists cannot be read (``read_state``'s ``Unreadable``), else None."""
+    why a file that exists cannot be read (``read_state``'s ``Unreadable``), else None.
+    ``idle`` runs while forked workers read (never in a serial read: nothing waits there);
+    ``encoded`` takes the rows those workers encoded of what they read (see ``rows.Encoded``)."""
     n, weights = workers_for(todo) if jobs is None else (jobs, [_weight(st) for _a, st in todo])
     if n <= 1:
         for agent, state in todo:
@@ -60,6 +63,10 @@ def read_in_order(todo: list[tuple[str, FileState]], *, finalize: bool,
             yield agent, state, batch, None
         return
     states = [st for _agent, st in todo]
-    for i, batch, why in parallel.read_states(states, finalize=finalize, workers=n, weights=weights,
-                                              pack_ctx=codec.dumps, unpack_ctx=codec.loads):
+    for i, batch, why, extra in parallel.read_states(
+        states, finalize=finalize, workers=n, weights=weights, pack_ctx=codec.dumps, unpack_ctx=codec.loads,
+        idle=idle, pack_extra=rows.pre_encode if encoded is not None else None,
+    ):
+        if extra is not None and batch is not None and encoded is not None:
+            encoded.add(batch, extra)
         yield todo[i][0], states[i], batch, why

@@ -36,7 +36,7 @@ def rebuild(run: SyncRun, found, *, finalize: bool, meta: dict[str, str], forget
     """Read every file from zero into a fresh store; records of files that are gone are
     carried over (when the stored format can be read), forgotten files are not."""
     conn = run.conn
-    if run.roots is not None:
+    if run.roots is not None and not run.listed:
         found = discover(run.roots)  # every file, even when this run was asked about a few
     schema = run.carry_from or "main"
     try:
@@ -105,7 +105,9 @@ def rebuild(run: SyncRun, found, *, finalize: bool, meta: dict[str, str], forget
     states: list[tuple[str, FileState]] = []
     files_read = bytes_read = 0
     tick = _Ticker(run.progress, len(todo))
-    for agent, state, batch, why in read_in_order(todo, finalize=finalize):
+    store.encoded = flat.Encoded()
+    for agent, state, batch, why in read_in_order(todo, finalize=finalize, idle=run_prices.warm,
+                                                  encoded=store.encoded):
         tick()
         if why is not None:
             unreadable[state.path] = why

@@ -24,7 +24,7 @@ from operator import attrgetter
 from tokdash.ingest.index import codec
 from tokdash.ingest.index.db import _Corrupt
 from tokdash.model.records import Call, Event, ToolUse, Usage
-from tokdash.model.store import CallSlot
+from tokdash.model.store import CallSlot, event_file
 
 _CALL_TAG, CALL_FIELDS = codec.layout(Call)
 _EVENT_TAG, EVENT_FIELDS = codec.layout(Event)
@@ -86,6 +86,47 @@ def call_blob(call: Call, pk: tuple) -> bytes:
     tools = v[_CALL_TOOLS]
     v[_CALL_TOOLS] = {k: (_TOOL_TAG, *_tool_values(t)) for k, t in tools.items()} if tools else {}
     return _packed(_CALL_TAG, v)
+
+
+def pre_encode(batch) -> tuple[list[tuple[bytes, bytes]], list[tuple[bytes, bytes]]]:
+    """Every call and event of a batch as a row would store it: (key bytes, blob) each, the
+    call's as for a row whose primary key is its own key (a forked worker makes them while
+    it reads; the writer takes one only where that holds)."""
+    enc_key = codec.enc_key
+    calls = [(enc_key(c.key), call_blob(c, c.key)) for c in batch.calls]
+    events = [(enc_key(ev.key), event_blob(ev, event_file(ev))) for ev in batch.events]
+    return calls, events
+
+
+class Encoded:
+    """Rows encoded ahead of the write, by forked workers, found by the identity of their record.
+
+    The records are kept alive here for as long as this lives, so an id never names another
+    object meanwhile; a call's entry serves only a row whose primary key is the call's own key
+    (what ``pre_encode`` assumed)."""
+
+    def __init__(self) -> None:
+        self._rows: dict[int, tuple[bytes, bytes]] = {}
+        self._keep: list = []
+
+    def add(self, batch, extra: tuple[list, list]) -> None:
+        """Take ``pre_encode(batch)`` (made in a worker) for the records of ``batch`` (unpacked here)."""
+        calls, events = extra
+        rows_ = self._rows
+        for c, enc in zip(batch.calls, calls, strict=True):
+            rows_[id(c)] = enc
+        for ev, enc in zip(batch.events, events, strict=True):
+            rows_[id(ev)] = enc
+        self._keep.append(batch)
+
+    def call(self, call: Call, pk: tuple) -> tuple[bytes, bytes] | None:
+        """(pk bytes, data) of a call's row, when encoded ahead and its row's key is its own."""
+        hit = self._rows.get(id(call))
+        return hit if hit is not None and call.key == pk else None
+
+    def event(self, ev: Event) -> tuple[bytes, bytes] | None:
+        """(key bytes, data) of an event's row, when encoded ahead."""
+        return self._rows.get(id(ev))
 
 
 def slot_extras(slot: CallSlot) -> tuple[bytes | None, bytes | None]:

@@ -81,6 +81,8 @@ class SyncRun:
     """``progress(files done, files to read)``, now and then while files are read."""
     carry_from: str | None = None
     """The schema of an attached older index to carry history over from (a migration)."""
+    listed: bool = False
+    """``found`` is every file of the roots (as ``discover`` lists them): a rebuild need not list again."""
 
 
 class _Ticker:

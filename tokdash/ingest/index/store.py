@@ -53,6 +53,8 @@ class IndexStore(Store):
         self._dropped_metas: set[tuple[str, str, str]] = set()
         self.paths = rows.Paths(conn)
         """File paths by id (the rows name their file by id)."""
+        self.encoded: rows.Encoded | None = None
+        """Rows of the records forked workers read, encoded there (a build's writer takes them)."""
 
     # lookups ---------------------------------------------------------------------
 

@@ -186,6 +186,8 @@ def write_store(conn: sqlite3.Connection, store: IndexStore, prices: _Prices) ->
     paths.conn = conn
     file_id = paths.id
 
+    ahead = store.encoded
+
     def slot_rows():
         for s, slot in store.dirty_slots():
             c = slot.best
@@ -194,10 +196,12 @@ def write_store(conn: sqlite3.Connection, store: IndexStore, prices: _Prices) ->
             is_open = int(slot.open)
             fid = file_id(c.file_path)
             tools, others = rows.slot_extras(slot)
+            enc = ahead.call(c, slot.primary) if ahead is not None else None
+            pk_b, data = enc if enc is not None else (enc_key(slot.primary), rows.call_blob(c, slot.primary))
             yield (
-                enc_key(slot.primary), s.agent, s.session_id, fid, c.timestamp, c.model,
+                pk_b, s.agent, s.session_id, fid, c.timestamp, c.model,
                 u.input, u.output, u.cache_write_5m, u.cache_write_1h, u.cache_read, u.reasoning, u.web_search,
-                usd, pico, is_open, rows.call_blob(c, slot.primary), tools, others,
+                usd, pico, is_open, data, tools, others,
                 slot_ck(u.input, u.output, u.cache_write_5m, u.cache_write_1h, u.cache_read, u.reasoning,
                         u.web_search, usd, pico, c.timestamp, is_open, fid),
             )
@@ -227,8 +231,9 @@ def write_store(conn: sqlite3.Connection, store: IndexStore, prices: _Prices) ->
     def event_rows():
         for s, ev, others in store.dirty_events():
             path = event_file(ev)
-            yield (enc_key(ev.key), s.agent, s.session_id, file_id(path), rows.event_blob(ev, path),
-                   codec.dumps(others) if others else None)
+            enc = ahead.event(ev) if ahead is not None else None
+            key_b, data = enc if enc is not None else (enc_key(ev.key), rows.event_blob(ev, path))
+            yield (key_b, s.agent, s.session_id, file_id(path), data, codec.dumps(others) if others else None)
 
     conn.executemany(
         "INSERT INTO events (key, agent, session_id, file, data, others) VALUES (?, ?, ?, ?, ?, ?) "
