@@ -33,6 +33,8 @@ from tokdash.model.store import SessionKey
 
 RECORDS_CHUNK = 8
 """Recent sessions' records are read this many at a time (newest first)."""
+LOOK_SECONDS = 5.0
+"""How often a live feed looks at every known file (a watcher reports no deletion)."""
 
 
 
@@ -53,14 +55,21 @@ class IndexFeed:
         self.roots = roots
         self.prices = prices
         self.agents = set(agents) if agents is not None else None
-        self.index = Index.for_roots(roots, data_dir, config_path=config_path, warn=warn)
-        """The index (its connection belongs to the thread that first uses it)."""
+        self.index = Index.for_roots(roots, data_dir, config_path=config_path, warn=warn, live=True)
+        """The index (its connection belongs to the thread that first uses it); it keeps the
+        sessions its syncs loaded between syncs, so a live sync costs what is new."""
         self.result: SyncResult | None = None
         """The last sync's result (history facts of a run that could not save come from it)."""
         self.loaded: set[SessionKey] = set()
         """Recent sessions whose series the catalog holds: sent again whenever they change."""
-        self._prints: dict[SessionKey, int] = {}
+        self._prints: dict[SessionKey, int | None] = {}
+        """Every session's stored summary, fingerprinted as last looked at (None: changed by
+        this feed's own sync since, so decoded again if a look ever compares it)."""
         self._last_activity: dict[SessionKey, float] = {}
+        self._looked = 0.0
+        """When known files were last all looked at (gone? unreadable?)."""
+        self._archived: frozenset[SessionKey] | None = None
+        """The archived sessions last sent."""
 
     def _mine(self, key: SessionKey) -> bool:
         return self.agents is None or key[0] in self.agents
@@ -105,11 +114,22 @@ class IndexFeed:
             emit(FeedUpdate(pending=False))
 
     def refresh(self, files: list[tuple[str, Path]], emit: Emit, recent_since: float) -> None:
-        """Sync ``files``; send what changed (whoever wrote it: this process or another tokdash)."""
-        emit(self.sync(files, recent_since))
+        """Sync ``files`` (what the watcher saw change); send what changed (whoever wrote it:
+        this process or another tokdash). Other known files are looked at by :meth:`tick`."""
+        emit(self.sync(files, recent_since, others=False))
 
     def tick(self, emit: Emit, recent_since: float) -> None:
-        """Nothing periodic: the index reads complete-but-unterminated lines as reports do."""
+        """Every ``LOOK_SECONDS``: whether known files went away (their sessions are archived)
+        or cannot be read any more; a watcher reports no deletion. (Complete-but-unterminated
+        lines need nothing: the index reads them as reports do.)"""
+        now = time.monotonic()
+        if now - self._looked < LOOK_SECONDS:
+            return
+        self._looked = now
+        before = self._archived
+        update = self.sync([], recent_since)
+        if update.summaries or update.removed or update.series or update.archived != before:
+            emit(update)
 
     def first_look(self) -> FeedUpdate | None:
         """Every session as stored, archived ones included; None when the index is new or unusable."""
@@ -122,24 +142,39 @@ class IndexFeed:
                           archived=frozenset(k for k in snap.archived if self._mine(k)), complete=True)
 
     def sync(self, files: list[tuple[str, Path]] | None, hot_since: float | None,
-             progress: Callable[[int, int], None] | None = None) -> FeedUpdate:
+             progress: Callable[[int, int], None] | None = None, others: bool = True) -> FeedUpdate:
         """Read new bytes (of every transcript, or of ``files``) into the index; answer with what changed.
 
-        Which sessions changed is learnt from the index itself, by comparing stored
-        summaries with the previous look, so a change saved first by another tokdash (a
-        report, the status line) is seen too. Series come along for changed sessions the
-        catalog holds, and for changed sessions active since ``hot_since``.
+        When no other tokdash wrote the index since this feed's last sync, what changed is
+        what this sync changed. Otherwise it is learnt from the index itself, by comparing
+        stored summaries with the previous look, so a change saved first by another tokdash
+        (a report, the status line) is seen too. Series come along for changed sessions the
+        catalog holds, and for changed sessions active since ``hot_since``. ``others``: see
+        ``Index.sync``.
         """
         found = discover(self.roots) if files is None else files
-        result = self.index.sync(found, finalize=True, full=False, progress=progress, listed=files is None)
+        result = self.index.sync(found, finalize=True, full=False, progress=progress, listed=files is None,
+                                 others=others)
         self.result = result
-        snap = self.index.sessions_snapshot(self._prints)
-        if snap is not None:
-            summaries = dict(snap.summaries)
-            removed = set(self._prints) - set(snap.fingerprints)
-            prints, archived = snap.fingerprints, snap.archived
-        else:  # nothing stored (a first build that could not save): this run's memory is all there is
-            summaries, removed, prints, archived = {}, set(), {}, result.archived
+        if not result.others_wrote and result.saved and self._prints:
+            # Only this feed wrote: what changed is what this sync changed (no snapshot to read).
+            summaries = {(s.agent, s.session_id): s for s in result.summaries
+                         if (s.agent, s.session_id) in result.changed}
+            removed = set(result.removed)
+            prints = self._prints
+            for key in summaries:
+                prints[key] = None
+            for key in removed:
+                prints.pop(key, None)
+            archived = result.archived
+        else:
+            snap = self.index.sessions_snapshot(self._prints)  # type: ignore[arg-type]
+            if snap is not None:
+                summaries = dict(snap.summaries)
+                removed = set(self._prints) - set(snap.fingerprints)
+                prints, archived = snap.fingerprints, snap.archived  # type: ignore[assignment]
+            else:  # nothing stored (a first build that could not save): this run's memory is all there is
+                summaries, removed, prints, archived = {}, set(), {}, result.archived
         if not result.saved:
             # What this run read lives only in its memory; the next look decodes them again.
             for s in result.summaries:
@@ -166,9 +201,9 @@ class IndexFeed:
             if s is not None:
                 series[key] = call_series(s, self.prices)
         self.loaded |= series.keys()
+        self._archived = frozenset(k for k in archived if self._mine(k))
         return FeedUpdate({k: v for k, v in summaries.items() if self._mine(k)}, series,
-                          {k for k in removed if self._mine(k)}, frozenset(k for k in archived if self._mine(k)),
-                          unreadable=result.unreadable)
+                          {k for k in removed if self._mine(k)}, self._archived, unreadable=result.unreadable)
 
     def hot(self, since: float) -> list[SessionKey]:
         """Sessions active since ``since`` whose series the catalog does not hold yet, newest first."""

@@ -61,6 +61,7 @@ from tokdash.ingest.discovery import Roots
 from tokdash.ingest.index import codec, db, migrate, queries
 from tokdash.ingest.index import sync as _sync
 from tokdash.ingest.index.db import IndexUnavailable, _Corrupt
+from tokdash.ingest.index.live import Live
 from tokdash.ingest.index.identity import (
     PARSER_VERSION,
     SCHEMA_VERSION,
@@ -138,6 +139,7 @@ class Index:
         config_path: Path | None = None,
         busy_timeout: float | None = None,
         warn: Callable[[str], None] | None = None,
+        live: bool = False,
     ) -> None:
         self.path = Path(path)
         self.roots = roots
@@ -153,6 +155,8 @@ class Index:
         """Decodes stored rows in the layouts they were written with."""
         self._told: set[str] = set()
         """The unreadable paths last told about."""
+        self.live: Live | None = Live() if live else None
+        """What this index keeps between syncs when it lives long (a dashboard's): see ``live``."""
 
     @classmethod
     def for_roots(cls, roots: Roots, data: Path | None = None, **kwargs) -> Index:
@@ -163,6 +167,8 @@ class Index:
 
     def close(self) -> None:
         """Close the connection (a later call opens it again)."""
+        if self.live is not None:
+            self.live.drop()  # it holds this connection
         if self.conn is not None:
             try:
                 self.conn.close()
@@ -209,6 +215,7 @@ class Index:
         full: bool = True,
         progress: Callable[[int, int], None] | None = None,
         listed: bool = False,
+        others: bool = True,
     ) -> SyncResult:
         """Bring the index up to date with the transcript files ``found``; return the sessions.
 
@@ -221,7 +228,9 @@ class Index:
         index for good. ``progress(files done, files to read)`` is called now and then
         while files are read (a UI shows it during a first build). ``listed``: ``found`` is
         what ``discover`` lists for this index's roots, all of it (a rebuild then does not
-        list the files again). Raises
+        list the files again). ``others`` off: only ``found`` is looked at (a live sync of
+        what a watcher reported), not whether other known files went away -- unless ``found``
+        holds a file new to the index (it may be one of them renamed). Raises
         :class:`IndexUnavailable` when the index cannot be used at all (the caller then
         reads the transcripts without it).
         """
@@ -229,7 +238,7 @@ class Index:
         for attempt in range(2):
             try:
                 return self._sync_once(found, finalize=finalize, rebuild=rebuild, forget=forget, full=full,
-                                       progress=progress, listed=listed)
+                                       progress=progress, listed=listed, others=others)
             except (_Corrupt, codec.CodecError) as exc:
                 self._abort()
                 if attempt:
@@ -245,10 +254,12 @@ class Index:
         raise AssertionError("unreachable")
 
     def _sync_once(self, found, *, finalize: bool, rebuild: bool, forget: list[str], full: bool,
-                   progress: Callable[[int, int], None] | None, listed: bool = False) -> SyncResult:
+                   progress: Callable[[int, int], None] | None, listed: bool = False,
+                   others: bool = True) -> SyncResult:
         conn = self._open()
         run = SyncRun(conn, self.reader, price_fingerprint(self.config_path), self.config_path, self.roots,
-                      self.roots_sig, self.warn, full=full, progress=progress, listed=listed)
+                      self.roots_sig, self.warn, full=full, progress=progress, listed=listed, others=others,
+                      live=self.live)
         with migrate.attached(conn) as old:
             run.carry_from = old
             try:
@@ -281,6 +292,8 @@ class Index:
         next sync reads them again if they still exist. Returns the paths no longer forgotten."""
         conn = self._open()
         wanted = [os.path.abspath(os.path.expanduser(str(p))) for p in paths]
+        if self.live is not None:
+            self.live.failed()  # this connection's own commit: no other connection's count moves
         return queries.unforget(conn, wanted)
 
     def facts(self, result: SyncResult, since: float | None = None, until: float | None = None) -> list[Fact]:

@@ -8,6 +8,7 @@ cached under a separate, cheaper ``price_fingerprint``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -61,8 +62,12 @@ def _package_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
+@functools.cache
 def code_fingerprint() -> str:
-    """``PARSER_VERSION`` plus a hash of the source of every module that decides what is counted."""
+    """``PARSER_VERSION`` plus a hash of the source of every module that decides what is counted.
+
+    Once per process: what counts is the code this process runs, which is what it loaded
+    (a dashboard syncs several times a second; this reads and hashes some forty files)."""
     root = _package_root()
     h = hashlib.blake2b(digest_size=10)
     rels = list(_SEMANTIC_FILES)
@@ -95,19 +100,32 @@ def price_fingerprint(config_path: Path | None) -> str:
             h.update(b"\x00bad-config" + str(exc).encode("utf-8", "replace"))
     h.update(pricing_code_hash().encode())
     try:
-        spec = importlib.util.find_spec("genai_prices")
-        origin = spec.origin if spec is not None else None
-        if origin:
-            st = os.stat(os.path.join(os.path.dirname(origin), "data.py"))
+        table = _price_table_file()
+        if table:
+            st = os.stat(table)
             h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
-    except (OSError, ImportError, ValueError):
+        else:
+            h.update(b"\x00no-genai-prices")
+    except OSError:
         h.update(b"\x00no-genai-prices")
     return h.hexdigest()
 
 
+@functools.cache
+def _price_table_file() -> str | None:
+    """Where the installed genai-prices table is (found once: the search walks ``sys.path``)."""
+    try:
+        spec = importlib.util.find_spec("genai_prices")
+    except (ImportError, ValueError):
+        return None
+    origin = spec.origin if spec is not None else None
+    return os.path.join(os.path.dirname(origin), "data.py") if origin else None
+
+
+@functools.cache
 def pricing_code_hash() -> str:
     """A hash of the pricing code (the table lookup and the config overrides' parser): stored
-    costs are void when it changed."""
+    costs are void when it changed. Once per process, as :func:`code_fingerprint`."""
     h = hashlib.blake2b(digest_size=8)
     for name in ("pricing.py", "config.py"):
         try:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tokdash.ingest.discovery import Roots
 from tokdash.ingest.index import codec
+from tokdash.ingest.index.live import Live
 from tokdash.ingest.index.prices import _Prices
 from tokdash.ingest.index.store import IndexStore
 from tokdash.ingest.index.tables import FileRow
@@ -60,6 +61,9 @@ class SyncResult:
     removed: set[SessionKey] = field(default_factory=set)
     """Sessions that no longer exist: every record of theirs was withdrawn (the file
     that held them now holds none of it)."""
+    others_wrote: bool = True
+    """Another connection may have written the index since this index's previous sync (a
+    long-lived index knows when none did: what changed is then exactly ``changed``)."""
 
 
 @dataclass(slots=True)
@@ -83,6 +87,10 @@ class SyncRun:
     """The schema of an attached older index to carry history over from (a migration)."""
     listed: bool = False
     """``found`` is every file of the roots (as ``discover`` lists them): a rebuild need not list again."""
+    others: bool = True
+    """Look at the known files ``found`` leaves out too (gone? unreadable?); see :func:`plan`."""
+    live: Live | None = None
+    """What a long-lived index keeps between syncs (see ``live``); None for a one-shot run."""
 
 
 class _Ticker:
@@ -135,8 +143,12 @@ class Plan:
 
 
 def plan(found: list[tuple[str, Path]], rows: dict[str, FileRow], forgotten: set[str],
-         reader: codec.Reader | None = None) -> Plan:
-    """Which files to read, which vanished, which cannot be read, which were renamed."""
+         reader: codec.Reader | None = None, others: bool = True) -> Plan:
+    """Which files to read, which vanished, which cannot be read, which were renamed.
+
+    With ``others`` off (a live sync of the files a watcher saw change) the known files
+    ``found`` leaves out are not looked at -- unless ``found`` names a file the index does
+    not know, which may be one of them renamed."""
     to_read = []
     seen = set()
     unreadable: dict[str, str] = {}
@@ -159,6 +171,8 @@ def plan(found: list[tuple[str, Path]], rows: dict[str, FileRow], forgotten: set
         if st.st_size != row.size or st.st_mtime != row.mtime or (st.st_dev, st.st_ino) != (row.dev, row.ino):
             to_read.append((agent, path))
     vanished = []
+    if not others and all(p in rows for p in seen):
+        return Plan(to_read, vanished, unreadable, {})
     for p, row in rows.items():
         if row.gone or p in seen:
             continue

@@ -18,6 +18,32 @@ from tokdash.model.store import CallSlot, Session, SessionKey, Store, _note, eve
 enc_path, dec_path = codec.enc_path, codec.dec_path
 
 
+class _Tracked(dict):
+    """A dict that lists the keys given a value since it was last :meth:`taken` (in order):
+    the keys a store must write, without looking at every key it holds."""
+
+    __slots__ = ("fresh",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fresh: list = []
+
+    def __setitem__(self, key, value) -> None:
+        self.fresh.append(key)
+        super().__setitem__(key, value)
+
+    def setdefault(self, key, value=None):  # noqa: D102 - dict's
+        if key not in self:
+            self.fresh.append(key)
+        return super().setdefault(key, value)
+
+    def taken(self) -> list:
+        """The keys given a value since the last call, each once, in order; forgotten here."""
+        out = list(dict.fromkeys(self.fresh))
+        self.fresh.clear()
+        return out
+
+
 class IndexStore(Store):
     """A ``Store`` whose lookups fall back to the index, loading a session's records on first touch.
 
@@ -32,6 +58,8 @@ class IndexStore(Store):
 
     def __init__(self, conn: sqlite3.Connection | None, *, empty: bool, reader: codec.Reader | None = None) -> None:
         super().__init__()
+        self.slots = _Tracked()
+        self._by_msg = _Tracked()
         self._db = conn
         self._reader = reader or codec.Reader()
         self._empty = empty or conn is None
@@ -55,13 +83,31 @@ class IndexStore(Store):
         """File paths by id (the rows name their file by id)."""
         self.encoded: rows.Encoded | None = None
         """Rows of the records forked workers read, encoded there (a build's writer takes them)."""
+        self._touched: set[SessionKey] = set()
+        """Sessions with records changed, adopted or met again since the last write: the only
+        ones whose rows can differ from what is stored (a kept store holds many more)."""
+        self._agent = ""
+        """The agent of the batch being merged (whose sessions its lookups hit)."""
+
+    # merging ----------------------------------------------------------------------
+
+    def add_batch(self, batch, agent: str) -> set[SessionKey]:
+        """See ``Store.add_batch``; the sessions it changes are remembered for the write."""
+        self._agent = agent
+        changed = super().add_batch(batch, agent)
+        self._touched |= changed
+        return changed
 
     # lookups ---------------------------------------------------------------------
 
     def _get_slot(self, key: tuple) -> CallSlot | None:
         slot = self.slots.get(key)
-        if slot is not None or self._empty or key in self._dropped_keys:
+        if slot is not None:
+            # Met again: another copy may add a file to its list (no change the base reports).
+            self._touched.add((self._agent, slot.best.session_id))
             return slot
+        if self._empty or key in self._dropped_keys:
+            return None
         k = codec.enc_key(key)
         # A call's own key is its row's primary key; the keys table holds only its other keys.
         row = self._db.execute("SELECT pk, agent, session_id FROM slots WHERE pk = ?", (k,)).fetchone()
@@ -78,6 +124,7 @@ class IndexStore(Store):
             self._clean_keys.add(key)
             if key != slot.primary and key not in slot.aliases:
                 slot.aliases += (key,)
+            self._touched.add((self._agent, slot.best.session_id))
         return slot
 
     def _get_by_msg(self, msg_id: object) -> tuple | None:
@@ -96,13 +143,19 @@ class IndexStore(Store):
 
     def _get_event(self, key: tuple) -> Event | None:
         ev = self.events.get(key)
-        if ev is not None or self._empty:
+        if ev is not None:
+            self._touched.add((self._agent, ev.session_id))
             return ev
+        if self._empty:
+            return None
         row = self._db.execute("SELECT agent, session_id FROM events WHERE key = ?", (codec.enc_key(key),)).fetchone()
         if row is None:
             return None
         self._session(row[0], row[1])
-        return self.events.get(key)
+        ev = self.events.get(key)
+        if ev is not None:
+            self._touched.add((row[0], ev.session_id))
+        return ev
 
     def _session(self, agent: str, sid: str) -> Session:
         key = (agent, sid)
@@ -180,7 +233,9 @@ class IndexStore(Store):
                 "WHERE file = ? UNION SELECT agent, session_id FROM metas WHERE path = ?", (fid, fid, enc_path(path))
             ).fetchall():
                 self._session(a, sid)
-        return super().withdraw_file(path, agent)
+        changed = super().withdraw_file(path, agent)
+        self._touched |= changed
+        return changed
 
     def _dropped_slot(self, slot: CallSlot, keys: tuple[tuple, ...]) -> None:
         self._dropped_pks.add(slot.primary)
@@ -214,23 +269,30 @@ class IndexStore(Store):
         self.slots.setdefault(slot.primary, slot)
         _note(self._file_slots, slot.best.file_path, slot.primary)
         self._session(agent, slot.best.session_id).slots[slot.primary] = slot
+        self._touched.add((agent, slot.best.session_id))
 
     def adopt_event(self, agent: str, ev: Event, others: tuple[str, ...] = ()) -> None:
         """Take an event over from a previous index."""
         self._take_event(self._session(agent, ev.session_id), ev, others)
+        self._touched.add((agent, ev.session_id))
 
     def adopt_meta(self, agent: str, meta: SessionMeta) -> None:
         """Take a file's facts over from a previous index."""
         s = self._session(agent, meta.session_id)
         s.metas[meta.path] = meta
         _note(self._file_metas, meta.path, s.key, unique=True)
+        self._touched.add(s.key)
 
     # what to write back -----------------------------------------------------------
+
+    def _dirty_sessions(self) -> Iterable[Session]:
+        touched = self._touched
+        return [s for s in self.sessions.values() if s.key in touched]
 
     def dirty_slots(self) -> Iterable[tuple[Session, CallSlot]]:
         """Slots new or changed since they were loaded, with the session that owns them now."""
         clean = self._clean_slots
-        for s in self.sessions.values():
+        for s in self._dirty_sessions():
             for pk, slot in s.slots.items():
                 c = clean.get(pk)
                 if (c is None or c[0] is not slot.best or c[1] != len(slot.tools) or c[2] != slot.open
@@ -239,18 +301,19 @@ class IndexStore(Store):
 
     def new_keys(self) -> Iterable[tuple[tuple, tuple]]:
         """(key, primary key) of every key not stored yet."""
-        clean = self._clean_keys
-        return [(k, slot.primary) for k, slot in self.slots.items() if k not in clean]
+        clean, slots = self._clean_keys, self.slots
+        return [(k, slots[k].primary) for k in dict.fromkeys(slots.fresh)  # type: ignore[attr-defined]
+                if k not in clean and k in slots]
 
     def new_msgs(self) -> Iterable[tuple[object, tuple]]:
         """(msg_id, key) not stored yet (the first key seen with a message id wins)."""
-        clean = self._clean_msgs
-        return [(m, k) for m, k in self._by_msg.items() if m not in clean]
+        clean, by_msg = self._clean_msgs, self._by_msg
+        return [(m, by_msg[m]) for m in dict.fromkeys(by_msg.fresh) if m not in clean and m in by_msg]  # type: ignore
 
     def dirty_events(self) -> Iterable[tuple[Session, Event, tuple[str, ...]]]:
         """Events new, moved or met in another file since they were loaded, with their other files."""
         clean = self._clean_events
-        for s in self.sessions.values():
+        for s in self._dirty_sessions():
             for key, ev in s.events.items():
                 others = self._event_others.get(key, ())
                 c = clean.get(key)
@@ -260,7 +323,7 @@ class IndexStore(Store):
     def dirty_metas(self) -> Iterable[tuple[Session, SessionMeta]]:
         """File facts new or changed since they were loaded."""
         clean = self._clean_metas
-        for s in self.sessions.values():
+        for s in self._dirty_sessions():
             for path, meta in s.metas.items():
                 if clean.get((path, s.agent, s.session_id)) is not meta:
                     yield s, meta
@@ -277,3 +340,34 @@ class IndexStore(Store):
             for pk, slot in s.slots.items():
                 if slot.best.model in models:
                     self._clean_slots.pop(pk, None)
+                    self._touched.add(s.key)
+
+    def settled(self, conn: sqlite3.Connection) -> None:
+        """What this store holds was just committed (on ``conn``): it is all stored now, so the
+        next sync over this store writes only what changes from here (a dashboard's store)."""
+        self._db, self.paths.conn = conn, conn
+        self._empty = False
+        self.encoded = None
+        # Withdrawn rows were deleted before this write's rows went in: forget them first.
+        for pk in self._dropped_pks:
+            self._clean_slots.pop(pk, None)
+            self._by_pk.pop(pk, None)
+        self._clean_keys.difference_update(self._dropped_keys)
+        for k in self._dropped_events:
+            self._clean_events.pop(k, None)
+        for k in self._dropped_metas:
+            self._clean_metas.pop(k, None)
+        for s in self._dirty_sessions():
+            key = s.key
+            for pk, slot in s.slots.items():
+                self._clean_slots[pk] = (slot.best, len(slot.tools), slot.open, key, len(slot.others))
+                self._by_pk[pk] = slot
+            for k, ev in s.events.items():
+                self._clean_events[k] = (ev, self._event_others.get(k, ()))
+            for path, meta in s.metas.items():
+                self._clean_metas[(path, s.agent, s.session_id)] = meta
+        self._clean_keys.update(k for k in self.slots.taken() if k in self.slots)  # type: ignore[attr-defined]
+        self._clean_msgs.update(m for m in self._by_msg.taken() if m in self._by_msg)  # type: ignore[attr-defined]
+        for dropped in (self._dropped_pks, self._dropped_keys, self._dropped_msgs, self._dropped_events,
+                        self._dropped_metas, self._touched):
+            dropped.clear()

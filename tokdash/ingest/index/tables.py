@@ -140,11 +140,11 @@ def check_session_row(agent: object, sid: object, arch: object) -> None:
 # --- writing ----------------------------------------------------------------------------
 
 
-def state_row(agent: str, st: FileState, gone: bool = False) -> tuple:
+def state_row(agent: str, st: FileState, gone: bool = False) -> FileRow:
     """The ``files`` row of a reader state."""
     dev, ino = st.ident if st.ident is not None else (None, None)
     return FileRow(st.path, agent, dev, ino, st.size, st.mtime, st.offset, st.resets, st.bad_lines, gone,
-                   codec.dumps(st.ctx), st.head_len, st.head_sum).values()
+                   codec.dumps(st.ctx), st.head_len, st.head_sum)
 
 
 def insert_file_rows(conn: sqlite3.Connection, rows: list[tuple]) -> None:
@@ -159,9 +159,11 @@ def insert_file_rows(conn: sqlite3.Connection, rows: list[tuple]) -> None:
     )
 
 
-def write_files(conn: sqlite3.Connection, items: list[tuple[str, FileState, bool]]) -> None:
-    """Insert or update the ``files`` rows of (agent, state, gone)."""
-    insert_file_rows(conn, [state_row(agent, st, gone) for agent, st, gone in items])
+def write_files(conn: sqlite3.Connection, items: list[tuple[str, FileState, bool]]) -> list[FileRow]:
+    """Insert or update the ``files`` rows of (agent, state, gone); returns the rows written."""
+    rows = [state_row(agent, st, gone) for agent, st, gone in items]
+    insert_file_rows(conn, [r.values() for r in rows])
+    return rows
 
 
 def delete_withdrawn(conn: sqlite3.Connection, store: IndexStore) -> None:
