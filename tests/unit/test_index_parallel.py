@@ -103,6 +103,41 @@ def test_forked_build_of_the_corpus_writes_the_serial_database(tmp_path, monkeyp
     assert forked == serial
 
 
+def test_an_update_read_on_every_core_writes_the_serial_database(tmp_path, monkeypatch):
+    """A sync with many new files to read over an index that holds others (days away), read
+    serially and on every core: the same database."""
+    import shutil
+
+    claude, codex = _tree(tmp_path / "t")
+    late = {f"aaab000{k}-0000-4000-8000-00000000000{k}": [ln for i in range(3) for ln in claude_call(
+        f"aaab000{k}-0000-4000-8000-00000000000{k}", t=200 + 10 * k + i)] for k in range(6)}
+    grew = claude_call("aaaa0001-0000-4000-8000-000000000001", t=300.0)
+    dumps = {}
+    for name, n in (("serial", 1), ("forked", 2)):
+        tree = tmp_path / name
+        shutil.copytree(tmp_path / "t", tree)  # the same bytes and times for both
+        proj = claude_project(tree / "claude")
+        roots = roots_for(tree / "claude", tree / "codex")
+        _build(roots, tree / "data", 1, monkeypatch)  # the index as it was
+        for k, (sid, lines) in enumerate(late.items()):
+            path = proj / f"{sid}.jsonl"
+            write(path, lines)
+            os.utime(path, (1_700_000_000 + k, 1_700_000_000 + k))
+        grown = proj / "aaaa0001-0000-4000-8000-000000000001.jsonl"
+        write(grown, grew)
+        os.utime(grown, (1_700_000_100, 1_700_000_100))
+        dumps[name] = _build(roots, tree / "data", n, monkeypatch)
+    assert len(dumps["serial"]["files"]) == 12
+
+    def local(dump: dict, name: str) -> str:
+        """The dump with what differs between two copies of a tree left out: its folder's name,
+        the files' inodes and the checksums over names and inodes."""
+        dump = dict(dump, files=[r[:2] + r[4:13] for r in dump["files"]], paths=[r[:2] for r in dump["paths"]])
+        return repr(dump).replace(str(tmp_path / name), "TREE")
+
+    assert local(dumps["forked"], "forked") == local(dumps["serial"], "serial")
+
+
 def _states(paths: list[Path]) -> list[FileState]:
     out = []
     for p in paths:

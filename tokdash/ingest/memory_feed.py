@@ -15,7 +15,6 @@ from pathlib import Path
 from tokdash.ingest.discovery import Roots, discover
 from tokdash.ingest.feed_update import Emit, FeedUpdate, call_series
 from tokdash.ingest.loader import Loader
-from tokdash.ingest.watcher import TAIL_SETTLE_SECONDS, settled_tails
 from tokdash.model.detail import SessionDetail, build_detail
 from tokdash.model.history import Fact, bucket_facts, facts_from_sessions
 from tokdash.model.pricing import PriceBook
@@ -87,6 +86,8 @@ class MemoryFeed:
 
     def start(self, emit: Emit, recent_since: float) -> None:
         """Read every transcript, newest first, emitting what changed every ~100 ms."""
+        from tokdash.ingest.watcher import TAIL_SETTLE_SECONDS  # asyncio: not on a report's path
+
         started = time.perf_counter()
         files = discover(self.roots)
         total = len(files)
@@ -136,6 +137,8 @@ class MemoryFeed:
         """Read unterminated last lines that stopped growing (finalize): a copied transcript
         without its final newline is complete. A tail that did not decode is retried only
         once it changes."""
+        from tokdash.ingest.watcher import settled_tails
+
         fresh: list[tuple[str, str]] = []
         for path in settled_tails(self.loader.reader, self._clock()):
             st = self.loader.reader.files[path]

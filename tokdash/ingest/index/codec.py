@@ -34,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import marshal
 import os
+import re
 import zlib
 from collections import Counter
 
@@ -93,12 +94,23 @@ def _has_surrogates(text: str) -> bool:
     return False
 
 
+_PLAIN_NAMES = frozenset({"str", "int", "float", "bool", "None", "list", "dict", "tuple", "set", "frozenset"})
+_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9.]*")
+_PLAIN: dict[type, frozenset[str]] = {}
+"""Per class, its fields whose annotation names only plain types (``str | None``,
+``dict[str, int]``, ``tuple[str, str, int]``): their stored values are what marshal gives
+back, never a record to decode, so a decode does not look inside them."""
+
+
 def register(cls: type) -> None:
     """Make a dataclass storable (``ModelPrice`` is registered where pricing is loaded)."""
     tag = cls.__name__.encode()
     _CLASSES[tag] = cls
     _TAGS[cls] = tag
-    _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    fields = dataclasses.fields(cls)
+    _FIELDS[cls] = tuple(f.name for f in fields)
+    _PLAIN[cls] = frozenset(f.name for f in fields
+                            if isinstance(f.type, str) and set(_NAME.findall(f.type)) <= _PLAIN_NAMES)
 
 
 for _cls in (Usage, ToolUse, Call, Event, SessionMeta, FileContext, ModelTotals, SubagentTotals, SessionSummary):
@@ -193,14 +205,17 @@ class Reader:
         self._plans: dict[bytes, tuple[type, tuple[str, ...] | None]] = {}
         self.checked = checked
 
-    def _plan(self, tag: bytes) -> tuple[type, tuple[str, ...] | None]:
-        """(class, stored field names when they differ from the class's own, else None)."""
+    def _plan(self, tag: bytes) -> tuple[type, tuple[str, ...] | None, tuple[int, ...]]:
+        """(class, stored field names when they differ from the class's own, else None, the
+        positions of the stored values that may hold a record to decode)."""
         plan = self._plans.get(tag)
         if plan is None:
             cls = _CLASSES[tag]
             stored = self._stored.get(tag.decode())
             names = tuple(stored) if stored else _FIELDS[cls]
-            plan = self._plans[tag] = (cls, None if names == _FIELDS[cls] else names)
+            plain = _PLAIN[cls]
+            nested = tuple(i for i, n in enumerate(names) if n not in plain)
+            plan = self._plans[tag] = (cls, None if names == _FIELDS[cls] else names, nested)
         return plan
 
     def loads(self, data: bytes) -> object:
@@ -228,9 +243,12 @@ class Reader:
                 for k, v in obj[1]:  # type: ignore[index]
                     c[k] = v
                 return c
-            cls, names = self._plan(tag)
+            cls, names, nested = self._plan(tag)
             dec = self._dec
-            values = [dec(v) if type(v) in _NESTED_SET else v for v in obj[1:]]  # type: ignore[index]
+            values = list(obj[1:])  # type: ignore[index]
+            for i in nested:
+                if i < len(values) and type(values[i]) in _NESTED_SET:
+                    values[i] = dec(values[i])
             if names is None:
                 return cls(*values)
             fields = _FIELDS[cls]

@@ -40,7 +40,8 @@ from tokdash.ingest.index.run import (
     unreadable_of,
 )
 from tokdash.ingest.index.store import IndexStore
-from tokdash.ingest.reader import FileState, Unreadable, describe, read_state
+from tokdash.ingest.index.reading import read_in_order
+from tokdash.ingest.reader import FileState
 from tokdash.model.store import SessionKey
 from tokdash.sources import SOURCES
 
@@ -217,9 +218,9 @@ def _update(run: SyncRun, found, *, finalize: bool, meta: dict[str, str]):
         changed |= store.withdraw_file(old, rows[old].agent)
     changed |= reoffer(store, agent_of, finalize)
     files_read = bytes_read = 0
-    tick = _Ticker(run.progress, len(p.to_read))
+    todo: list[tuple[str, FileState]] = []
+    before: dict[str, tuple[int, int]] = {}
     for agent, path in p.to_read:
-        tick()
         q = str(path)
         row = rows.get(q)
         if row is not None:
@@ -229,11 +230,17 @@ def _update(run: SyncRun, found, *, finalize: bool, meta: dict[str, str]):
             if ctx is None:
                 continue
             state = FileState(q, SOURCES[agent], ctx)
-        before, resets = state.offset, state.resets
-        try:
-            batch = read_state(state, finalize=finalize)
-        except Unreadable as exc:
-            unreadable[q] = describe(exc)  # its records stay as they are; it is not gone
+        before[q] = (state.offset, state.resets)
+        todo.append((agent, state))
+    tick = _Ticker(run.progress, len(todo))
+    # Many files to read (a first run after days away): read on every core, merged in order.
+    for agent, state, batch, why in read_in_order(todo, finalize=finalize):
+        tick()
+        q = state.path
+        row = rows.get(q)
+        offset, resets = before[q]
+        if why is not None:
+            unreadable[q] = why  # its records stay as they are; it is not gone
             continue
         if batch is None:
             why = presence(q)
@@ -247,7 +254,7 @@ def _update(run: SyncRun, found, *, finalize: bool, meta: dict[str, str]):
         states[q] = (agent, state)
         if batch is not None:
             files_read += 1
-            bytes_read += state.offset - (0 if state.resets != resets else before)
+            bytes_read += state.offset - (0 if state.resets != resets else offset)
             changed |= store.add_batch(batch, agent)
             changed |= reoffer(store, agent_of, finalize)
     repriced: set[str] = set()
