@@ -95,7 +95,10 @@ async def test_help_describes_the_default_sort_and_the_heavy_config_keys(app):
         assert "working first (by start time" in flat and "then by last activity" in flat
         defaults = HeavyThresholds()
         for key, (attr, scale) in heavy.CONFIG_KEYS.items():
-            assert f"{key} = {round(getattr(defaults, attr) / scale, 6):g}" in flat, key
+            value = round(getattr(defaults, attr) / scale, 6)
+            # Written as in config.toml: 1_000_000, not 1e+06.
+            shown = f"{int(value):_}" if value == int(value) else f"{value:g}"
+            assert f"{key} = {shown}" in flat, key
         assert "cost_factor = 5" in flat and "context_percent = 80" in flat  # as the docs write them
         assert "archived" in flat
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tokdash.demo import Fleet
+from tokdash.demo.plans import PLANS
 from tokdash.ingest.discovery import resolve_roots
 from tokdash.model.pricing import PriceBook
 from tokdash.ui.app import TokdashApp
@@ -20,13 +21,22 @@ NOW = 1_790_000_000.0
 """A frozen "now" (2026-09-21 14:13 UTC): the generated fleet's history ends here."""
 
 
+AGENTS = ("claude", "codex")
+"""The agents whose homes these tests read."""
+PLANNED = [plan for plan in PLANS if plan.agent in AGENTS]
+SESSIONS = len(PLANNED)
+"""Sessions of the demo fleet the table shows: every planned one of those agents."""
+WORKING = sum(plan.end_ago is None for plan in PLANNED)
+"""Its live sessions: each is working at ``now``."""
+
+
 def fleet_app(root: Path, **kwargs) -> tuple[TokdashApp, Fleet]:
     """An app over a generated fleet under ``root`` (written on first use), seeded synchronously,
     on a frozen clock."""
     fleet = Fleet(root / "fleet", now=NOW)
     if not fleet.root.exists():
         fleet.write_history()
-    roots = resolve_roots(["claude", "codex"], {"claude": [str(fleet.claude_dir)], "codex": [str(fleet.codex_dir)]})
+    roots = resolve_roots(list(AGENTS), {"claude": [str(fleet.claude_dir)], "codex": [str(fleet.codex_dir)]})
     app = TokdashApp(roots, clock=lambda: NOW, watch=False, background_load=False,
                      prices=PriceBook(), **kwargs)
     app.load_sync()
@@ -51,7 +61,7 @@ async def test_every_session_has_a_row_wide_and_essential_columns_narrow(fleet_d
     app, _ = fleet_app(fleet_dir)
     async with app.run_test(size=(160, 45)) as pilot:
         table = table_of(app)
-        assert table.row_count == len(app.catalog.keys()) == 11
+        assert table.row_count == len(app.catalog.keys()) == SESSIONS
         assert table.column_keys == [
             "status", "agent", "project", "title", "models", "turns", "input", "output",
             "cache_write", "cache_read", "total", "hit", "ctx", "cost", "burn", "last", "duration",
@@ -59,7 +69,7 @@ async def test_every_session_has_a_row_wide_and_essential_columns_narrow(fleet_d
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
         assert table.column_keys == ["status", "name", "total", "hit", "cost", "last"]
-        assert table.row_count == 11
+        assert table.row_count == SESSIONS
 
 
 async def test_working_sessions_come_first(fleet_dir):
@@ -67,9 +77,10 @@ async def test_working_sessions_come_first(fleet_dir):
     async with app.run_test(size=(160, 45)):
         table = table_of(app)
         statuses = [cell(table, k, "status").split()[-1] for k in table.row_keys()]
-        assert statuses[:6] == ["working"] * 6
-        assert statuses[6] == "idle"
-        assert set(statuses[7:]) == {"done"}
+        assert statuses[:WORKING] == ["working"] * WORKING
+        # The one that stopped mid-turn 12 minutes ago is idle; the rest stopped hours ago.
+        assert statuses[WORKING] == "idle"
+        assert set(statuses[WORKING + 1:]) == {"done"}
 
 
 async def test_j_and_k_move_the_cursor(fleet_dir):
@@ -132,7 +143,7 @@ async def test_slash_filters_by_text_and_escape_clears(fleet_dir):
         await pilot.press(*"gateway")
         await pilot.pause()
         keys = table.row_keys()
-        assert 0 < len(keys) < 11
+        assert 0 < len(keys) < SESSIONS
         for k in keys:
             assert "gateway" in app.catalog.summary(tuple(k.split(":", 1))).project
         await pilot.press("enter")
@@ -149,7 +160,7 @@ async def test_escape_clears_the_filter(fleet_dir):
         assert table.row_count == 1
         await pilot.press("escape")
         await pilot.pause()
-        assert table.row_count == 11
+        assert table.row_count == SESSIONS
         assert app.focused is table
 
 
@@ -170,9 +181,9 @@ async def test_a_shows_only_working_sessions(fleet_dir):
         table = table_of(app)
         await pilot.press("a")
         statuses = [cell(table, k, "status").split()[-1] for k in table.row_keys()]
-        assert statuses == ["working"] * 6
+        assert statuses == ["working"] * WORKING
         await pilot.press("a")
-        assert table.row_count == 11
+        assert table.row_count == SESSIONS
 
 
 async def test_p_groups_by_project(fleet_dir):
@@ -240,7 +251,7 @@ async def test_an_empty_filter_result_says_so(fleet_dir):
         assert "No session matches “no-such-session-anywhere”" in str(notice.content)
         await pilot.press("escape")
         await pilot.pause()
-        assert not notice.display and table_of(app).row_count == 11
+        assert not notice.display and table_of(app).row_count == SESSIONS
 
 
 async def test_the_header_follows_the_filter_and_says_so(fleet_dir):
@@ -355,7 +366,7 @@ async def test_header_counts_working_and_spend(fleet_dir):
 
         header = app.screen.query_one(HeaderStrip)
         text = header._text.plain
-        assert "6 working of 11" in text
+        assert f"{WORKING} working of {SESSIONS}" in text
         assert "last hour" in text and "today" in text and "burn" in text
         assert "lower bounds" in text and "estimates" in text
 
