@@ -138,7 +138,7 @@ def measure(title: str, corpus: Path, codes: dict[str, Path], ccusage: str | Non
                 c.run()
             print(f"  {title}: run {i + 1}/{runs}", file=sys.stderr, flush=True)
     print(f"\n## {title}: {corpus} ({size / 1e6:.0f} MB in {files} files)\n")
-    print(f"| command | wall s (median) | CPU s (median) | peak RSS MB | wall ÷ ccusage |")
+    print("| command | wall s (median) | CPU s (median) | peak RSS MB | wall ÷ ccusage |")
     print("|---|---:|---:|---:|---:|")
     ref = statistics.median(peer.walls) if peer is not None else None
     for c in cmds:

@@ -15,7 +15,7 @@ reports, from that moment:
 
 - ``first``: the first row is in the table;
 - ``full``: every session has its row (the count a ``report sessions`` prints);
-- ``loaded``: the app has finished its initial load (``app.loading`` is False): with
+- ``loaded``: the app has finished its initial load (``catalog.loading`` is False): with
   the index, the sync of new bytes; without it, the read of every transcript.
 
 Scenarios: ``--no-cache`` (every transcript read at start, the path of earlier
@@ -48,7 +48,10 @@ async def child(args: argparse.Namespace) -> None:
     """One launch: time to the first row, the full table, the end of the initial load."""
     from tokdash.ingest.discovery import resolve_roots
     from tokdash.ui.app import TokdashApp
-    from tokdash.ui.sessions_table import SessionsTable
+    try:
+        from tokdash.ui.widgets.sessions_table import SessionsTable
+    except ImportError:  # trees before the screens/widgets split
+        from tokdash.ui.sessions_table import SessionsTable
 
     roots = resolve_roots(["claude", "codex"], {"claude": [args.claude], "codex": [args.codex]})
     roots.by_agent = {a: [Path(os.path.abspath(p)) for p in ps] for a, ps in roots.by_agent.items()}
@@ -66,7 +69,8 @@ async def child(args: argparse.Namespace) -> None:
                 marks["first"] = now
             if table.row_count >= args.expect and "full" not in marks:
                 marks["full"] = now
-            if not app.loading and "loaded" not in marks:
+            loading = app.catalog.loading if hasattr(app, "catalog") else app.loading
+            if not loading and "loaded" not in marks:
                 marks["loaded"] = now
             if len(marks) == 3:
                 break

@@ -18,7 +18,8 @@ from tokdash.model.pricing import PriceBook
 from tokdash.model.records import Usage
 from tokdash.model.session import ModelTotals, SessionSummary
 from tokdash.ui import app as app_module
-from tokdash.ui.app import SLICE_SESSIONS, TokdashApp
+from tokdash.ui.app import TokdashApp
+from tokdash.ui.feed_pump import SLICE_SESSIONS
 from tokdash.ui.screens import sessions_order as sessions_module
 from tokdash.ui.widgets.sessions_table import SessionsTable
 

@@ -58,7 +58,7 @@ def test_streamed_lines_are_one_call_with_the_final_output(projects, order):
                 ("tool_use", "Edit", {"file_path": "/a.py", "old_string": "x", "new_string": "y"})],
         input=6, output=480, cache_write_5m=1200, cache_write_1h=3400, cache_read=52_000,
     )
-    assert len(r.lines) == 4 and [l["message"]["usage"]["output_tokens"] for l in r.lines][-1] == 480
+    assert len(r.lines) == 4 and [ln["message"]["usage"]["output_tokens"] for ln in r.lines][-1] == 480
     lines = [s.lines[0], *r.lines]
     if order == "reversed":
         lines = [lines[0], *reversed(r.lines)]
@@ -119,7 +119,7 @@ def _resumed_pair(projects, *, restamp_session: bool, copy_at_resume_time: bool)
     b = ClaudeSession(sid(0xA), clock=3600.0)
     if copy_at_resume_time:
         # the copies are written when B starts, an hour later
-        copies = [dict(l, timestamp=stamp(3600.0)) if "timestamp" in l else l for l in a.lines]
+        copies = [dict(ln, timestamp=stamp(3600.0)) if "timestamp" in ln else ln for ln in a.lines]
     else:
         copies = a.lines
     b.copy_lines(copies, restamp_session=restamp_session)
@@ -173,7 +173,7 @@ def test_request_id_absent_falls_back_to_message_id(projects):
     s.prompt("x")
     r = s.response(request_id=False, blocks=[("text", "a"), ("text", "b"), ("text", "c")],
                    model="us.anthropic.claude-sonnet-4-5-20250929-v1:0", input=10, output=90, cache_read=5000)
-    assert all("requestId" not in l for l in r.lines)
+    assert all("requestId" not in ln for ln in r.lines)
     s.response(request_id=False, input=2, output=11, cache_write_5m=70)
     main = s.write(claude_main_path(projects, CWD, s.session_id))
     # a resumed copy of the first call, still without requestId, in another file

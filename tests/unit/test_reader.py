@@ -54,7 +54,7 @@ def claude_session(n_calls: int = 3) -> ClaudeSession:
 
 
 def line_bytes(s) -> list[bytes]:
-    return [orjson.dumps(l) + b"\n" for l in s.lines]
+    return [orjson.dumps(ln) + b"\n" for ln in s.lines]
 
 
 def read_into(store: Store, reader: Reader, path: Path, agent: str = "claude", *, finalize: bool = False):
@@ -739,8 +739,8 @@ def test_any_json_value_in_any_field_is_survivable(agent, data):
         path.parent.mkdir(parents=True)
         # the stdlib encoder: it writes what orjson refuses (integers beyond 64 bits, Infinity), which
         # sends those lines down the slow decoding path
-        path.write_bytes(b"".join(json.dumps(l, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
-                                  for l in lines))
+        path.write_bytes(b"".join(json.dumps(ln, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+                                  for ln in lines))
         store = load([path])
         for s in store.sessions.values():
             j = summarize(s, prices()).to_json()

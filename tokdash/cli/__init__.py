@@ -43,8 +43,6 @@ def _positive(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line."""
-    import argparse
-
     from tokdash.cli.common import Parser, add_cache_flag, add_dir_flags, add_source_flags
     from tokdash.cli.reports import HISTORY_REPORTS
     from tokdash.cli.serve import add_serve_parser

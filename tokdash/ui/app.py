@@ -1,6 +1,7 @@
 """The tokdash app: it owns the catalog and the feed, runs the workers, and navigates.
 
-One writer, one reader thread:
+One writer, one reader thread (the traffic with the feed is in ``feed_pump``, plan windows
+and budgets in ``limits_check``: both mixins of the app):
 
 - The **feed** (``tokdash.ingest.feeds``: the index, or memory when the index is
   unusable) runs on one thread of its own. At launch it loads (over the index:
@@ -22,27 +23,24 @@ bubble up to the handlers here.
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import time
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
-from functools import partial
 from pathlib import Path
 
-from textual import on, work
+from textual import on
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from tokdash.ingest.catalog import Changes, SessionCatalog
 from tokdash.ingest.budget_watch import BudgetWatch
+from tokdash.ingest.catalog import SessionCatalog
 from tokdash.ingest.discovery import Roots
 from tokdash.ingest.feed_update import FeedUpdate
 from tokdash.ingest.feeds import ResilientFeed, open_feed
-from tokdash.ingest.watcher import Watcher
 from tokdash.model.fleet import RECENT_SECONDS
 from tokdash.model.heavy import HeavyConfigError, HeavyThresholds, load_heavy_config
 from tokdash.model.history import Fact
@@ -56,11 +54,11 @@ from tokdash.model.config import (
     write_setting,
 )
 from tokdash.model.store import SessionKey
-from tokdash.sources import notices
+from tokdash.ui.feed_pump import FeedPump
 from tokdash.ui.feed_thread import FeedThread
 from tokdash.ui.helpdoc import help_sections
+from tokdash.ui.limits_check import LIMITS_BUSY_SECONDS, LimitsCheck
 from tokdash.ui.messages import (
-    CatalogChanged,
     FeedUpdated,
     FeedWarned,
     HelpRequested,
@@ -79,20 +77,9 @@ TAIL_CHECK_SECONDS = 2.0
 """How often the feed looks for unterminated last lines that settled (in memory)."""
 ROWS_TICK_SECONDS = 1.0
 """How often the fleet's rows that are due (ages, statuses, burn windows) are re-derived."""
-LIMITS_SECONDS = 30.0
-"""How often plan windows and budgets are read again with no new data..."""
-LIMITS_BUSY_SECONDS = 5.0
-"""...and at most this often while data arrives."""
-SLICE_SESSIONS = 250
-"""A feed update of more sessions (a first load of thousands) is taken in this many at a time,
-one slice per turn of the UI loop, so keys are answered meanwhile."""
-SLICE_PAUSE_SECONDS = 0.001
-"""Between two slices the loop runs whatever is ready (keys, redraws) for at least this long."""
 CLOSE_WAIT_SECONDS = 1.0
 """On quit, how long the feed may take to finish its current call and close; past that, the
 process ends without it (its thread is a daemon; the index is crash-safe)."""
-NO_ROOTS_RETRY_SECONDS = 5.0
-"""With no folder to watch yet, look again this often (a first agent run creates one)."""
 
 
 def absolute(roots: Roots) -> Roots:
@@ -101,7 +88,7 @@ def absolute(roots: Roots) -> Roots:
                  list(roots.problems))
 
 
-class TokdashApp(App[int]):
+class TokdashApp(FeedPump, LimitsCheck, App[int]):
     """The live dashboard of what AI coding agents spend, per session.
 
     Args:
@@ -281,183 +268,11 @@ class TokdashApp(App[int]):
         the app then runs every later feed call inline too, see ``background_load``)."""
         self.feed.start(self._take, self.clock() - RECENT_SECONDS)
 
-    # --- the feed ------------------------------------------------------------------
-
-    def _on_feed(self, fn: Callable, *args, **kwargs):
-        """Run ``fn`` on the feed's thread (inline for a synchronously seeded app); await the result."""
-        loop = asyncio.get_running_loop()
-        if self._inline:
-            done = loop.create_future()
-            try:
-                done.set_result(fn(*args, **kwargs))
-            except Exception as exc:  # noqa: BLE001 - handed to the awaiting worker
-                done.set_exception(exc)
-            return done
-        assert self._pool is not None
-        return loop.run_in_executor(self._pool, partial(fn, *args, **kwargs))
-
-    def _emit(self, update: FeedUpdate) -> None:
-        """Called on the feed's thread: hand the update to the UI thread (nothing once quitting)."""
-        if self._inline:
-            self._take(update)
-        elif not self._stop.is_set():
-            self.post_message(FeedUpdated(update))
-
     @on(FeedUpdated)
     def _apply(self, message: FeedUpdated) -> None:
+        """A feed update reached the UI thread (a mixin's ``@on`` would not be seen: handlers are
+        collected from classes Textual makes)."""
         self._take(message.update)
-
-    def _take(self, update: FeedUpdate) -> None:
-        """Take in an update: at once when the app is not running (seeded synchronously), else
-        after the updates before it, a large one in slices (see :meth:`_take_next`)."""
-        if self._inline or not self.is_running:
-            self._take_now(update)
-            return
-        self._backlog.append(update)
-        if len(self._backlog) == 1:
-            self._take_next()
-
-    def _take_next(self) -> None:
-        """Take in the next update of the backlog, or its first slice: the rest waits for the next
-        turn of the loop (keys typed meanwhile are answered first)."""
-        if not self._backlog or not self.is_running:
-            return
-        update = self._backlog.popleft()
-        parts = self.catalog.slices(update, SLICE_SESSIONS)  # split now: it reads the catalog as it is
-        self._backlog.extendleft(reversed(parts[1:]))
-        self._take_now(parts[0])
-        if len(parts[0].summaries) >= SLICE_SESSIONS:
-            # A first load of thousands of sessions lives as long as the app: out of the cyclic
-            # GC's reach, whose full passes over it froze every thread for 0.3-0.7 s at 50,000.
-            gc.freeze()
-        if self._backlog:
-            # A timer, not call_later: the app's queue is not left for the event loop between
-            # two queued messages, so keys would wait for the last slice.
-            self.set_timer(SLICE_PAUSE_SECONDS, self._take_next, name="next slice")
-
-    def _take_now(self, update: FeedUpdate) -> None:
-        """Apply an update to the catalog (the single writer) and tell every screen."""
-        changes = self.catalog.apply(update)
-        if changes.sessions:
-            self._limits_due = min(self._limits_due, time.monotonic() + LIMITS_BUSY_SECONDS)
-        if changes:
-            self._announce(changes)
-        for key in changes.sessions & self._details_in_flight:
-            self._details_again.add(key)
-
-    def _advance(self) -> None:
-        """Rows that are due change by themselves (time passing)."""
-        changes = self.catalog.advance()
-        if changes:
-            self._announce(changes)
-
-    def _announce(self, changes: Changes) -> None:
-        if not self.is_running:
-            return
-        for screen in self.screen_stack:
-            screen.post_message(CatalogChanged(changes))
-
-    def _recent(self) -> float:
-        return self.clock() - RECENT_SECONDS
-
-    @work(exclusive=True, group="feed", exit_on_error=False, name="feed loader")
-    async def _start(self) -> None:
-        """The initial load, on the feed's thread."""
-        await self._on_feed(self.feed.start, self._emit, self._recent())
-
-    async def refresh_files(self, files: list[tuple[str, Path]]) -> None:
-        """Read what was appended to ``files`` (what the watcher does on a change)."""
-        await self._on_feed(self.feed.refresh, files, self._emit, self._recent())
-
-    def _check_tails(self) -> None:
-        """Every ~2 s: let the feed read unterminated last lines that stopped growing."""
-        if not self._ticking:
-            self._ticking = True
-            self._tail_tick()
-
-    @work(group="tails", exit_on_error=False, name="tail reader")
-    async def _tail_tick(self) -> None:
-        try:
-            await self._on_feed(self.feed.tick, self._emit, self._recent())
-        finally:
-            self._ticking = False
-
-    @work(exclusive=True, group="watch", exit_on_error=False, name="file watcher")
-    async def _watch(self) -> None:
-        """Follow every root: the feed reads the files the watcher reports."""
-        watcher = Watcher(self.roots)
-        while not self._stop.is_set():
-            if not await asyncio.to_thread(watcher.watch_dirs):
-                try:
-                    await asyncio.wait_for(self._stop.wait(), NO_ROOTS_RETRY_SECONDS)
-                except TimeoutError:
-                    pass
-                continue
-            async for changes in watcher.changes(self._stop):
-                await self.refresh_files(changes)
-
-    # --- what screens ask for -------------------------------------------------------
-
-    def _want_detail(self, key: SessionKey) -> None:
-        """A screen wants ``key``'s detail: fetch it on the feed's thread, one at a time per key."""
-        if self._inline:
-            self.catalog.set_detail(key, self.catalog.version(key), self.feed.detail(key))
-            self._announce(Changes(details=frozenset({key})))
-            return
-        if key in self._details_in_flight:
-            self._details_again.add(key)
-            return
-        self._details_in_flight.add(key)
-        self._fetch_detail(key)
-
-    @work(group="details", exit_on_error=False, name="detail")
-    async def _fetch_detail(self, key: SessionKey) -> None:
-        try:
-            version = self.catalog.version(key)
-            detail = await self._on_feed(self.feed.detail, key)
-            self.catalog.set_detail(key, version, detail)
-        finally:
-            self._details_in_flight.discard(key)
-        self._announce(Changes(details=frozenset({key})))
-        if key in self._details_again:
-            self._details_again.discard(key)
-            if self.catalog.detail(key) is None:
-                self._want_detail(key)
-
-    def _check_limits(self) -> None:
-        """Plan windows, budgets, alerts and source notices, when due (off the UI thread)."""
-        if not self._limits_running and time.monotonic() >= self._limits_due and self.is_running:
-            self._limits_running = True
-            self._read_limits()
-
-    @work(group="limits", exit_on_error=False, name="limits")
-    async def _read_limits(self) -> None:
-        try:
-            now = self.clock()
-            since = self.budget.since(now)
-            start = min(since, now - 86400.0) if since is not None else now - 86400.0
-            facts = await self._history_facts(start, now + 1)
-            recent = [f for f in facts if f.ts >= now - 86400.0]
-            projects = {k: self.catalog.summary(k).project for k in self.catalog.keys()}
-            windows = await asyncio.to_thread(self.budget.windows, now, recent)
-            check = await asyncio.to_thread(self.budget.check, facts, now, windows=windows, projects=projects)
-            self._announce(self.catalog.set_limits(check.segments, windows, notices.current(), check.statuses))
-            for alert in check.alerts:
-                self.notify(alert.message, severity=alert.severity, timeout=15, markup=False)  # type: ignore[arg-type]
-                self._ring(alert)
-        finally:
-            self._limits_running = False
-            self._limits_due = time.monotonic() + LIMITS_SECONDS
-
-    def _ring(self, alert) -> None:
-        """The bell and the desktop notification an alert asks for, when ``[budget]`` turns them on."""
-        config = self.budget.config
-        if getattr(config, "bell", False):
-            self.bell()
-        if getattr(config, "desktop_notify", False):
-            driver = getattr(self, "_driver", None)
-            if driver is not None:
-                driver.write(alert.terminal(bell=False, desktop=True))  # OSC 9 / 777: unknown ones are ignored
 
     async def _history_facts(self, since: float, until: float) -> list[Fact]:
         """History facts of the sessions shown, computed on the feed's thread."""
