@@ -87,3 +87,10 @@ def test_sessions_light_theme(snap_compare, fleet_dir):
         await pilot.pause()
 
     assert snap_compare(fleet_app(fleet_dir), run_before=light, terminal_size=(160, 45))
+
+
+def test_detail_of_the_looping_session(snap_compare, fleet_dir):
+    """The demo's looping session drilled into (filter, Enter, Enter): why it is heavy, its
+    sub-agent-free timeline, its tools and the tips its own numbers give."""
+    assert snap_compare(fleet_app(fleet_dir), press=["slash", *"payments", "enter", "enter"],
+                        terminal_size=(160, 45))

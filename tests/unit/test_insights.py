@@ -423,6 +423,19 @@ def test_wide_search_with_a_subagent_is_fine(tmp_path):
     assert "subagents_for_search" not in by_id(found)
 
 
+def test_one_file_read_again_and_again_is_not_a_wide_search(tmp_path):
+    """A loop re-reading one file gets the repeated-reads tip, not a second one over the same
+    copies: re-reading is not exploring, and its saving is counted once."""
+    s = healthy()
+    body = "def handler():\n    return 1\n" * 200
+    for _ in range(insights.SEARCH_MIN + 10):
+        s.read("/home/dev/acme-api/retry.py", body, whole=False)
+        s.bash("1 failed")
+    found = by_id(run(s, tmp_path)[0])
+    assert found["repeated_reads"].figure.startswith("retry.py read ")
+    assert "subagents_for_search" not in found
+
+
 # --- 9. expensive model on small turns ------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from tokdash.model.insights.facts import (
     PER_MTOK,
     Facts,
     Tip,
+    ToolEvent,
     sum_or_none,
 )
 from tokdash.model.records import READ, SEARCH, SUBAGENT
@@ -115,7 +116,18 @@ def subagents_for_search(f: Facts) -> Tip | None:
     """Wide searches in the main chain that a sub-agent could have done."""
     if any(t.kind in SUBAGENT_KINDS for t in f.tools if t.chain is None):
         return None
-    searches = [t for t in f.tools if t.chain is None and t.kind in SEARCH_KINDS]
+    # Breadth: every search, and each file read once. Reading one file again is not exploring
+    # (and is the repeated-reads tip's saving: counted there, not twice).
+    searches: list[ToolEvent] = []
+    read: set[str] = set()
+    for t in f.tools:
+        if t.chain is not None or t.kind not in SEARCH_KINDS:
+            continue
+        if t.kind == READ and t.target:
+            if t.target in read:
+                continue
+            read.add(t.target)
+        searches.append(t)
     if len(searches) < SEARCH_MIN:
         return None
     # Estimate: done by a sub-agent, the search results would not be re-sent on every later
