@@ -1,8 +1,8 @@
 """Snapshots of the detail screen at a wide and a narrow (tmux pane) size, with a frozen clock.
 
 The app is seeded synchronously (``snap_compare`` waits for idle, not for workers) and
-local time is UTC, so the SVGs are the same on every machine. The wide SVG is also
-``screenshots/detail.svg``.
+local time is UTC, so the SVGs are the same on every machine. (``screenshots/detail.svg`` is
+the demo's looping session: ``test_snapshots.py``.)
 """
 
 from __future__ import annotations

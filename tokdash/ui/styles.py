@@ -28,18 +28,29 @@ def context_style(share: float | None, bad: float = bands.CONTEXT_BAD) -> str:
     return "" if band == bands.OK else BAND_STYLE[band]
 
 
+def _parse(text: str) -> Color | None:
+    try:
+        return Color.parse(text)
+    except Exception:  # noqa: BLE001 - any value a theme may hold that is not one colour
+        return None
+
+
 def theme_styles(app: App) -> dict[str, Style]:
     """Semantic style names -> Rich styles taken from the app's current theme."""
     variables = app.get_css_variables()
-    background = Color.parse(variables.get("background", "#000000"))
+    background = _parse(variables.get("background", "")) or Color(0, 0, 0)
 
     def color(name: str, fallback: str) -> str:
-        try:
-            c = Color.parse(variables.get(name, fallback))
-        except Exception:  # a theme value like "auto 60%" is not a colour on its own
-            c = Color.parse(fallback)
+        """A theme variable as a Rich colour; ``fallback`` (a Rich colour name) when the theme's value
+        is not a colour on its own ("auto 60%", "ansi_default 50%")."""
+        c = _parse(variables.get(name, ""))
+        if c is None:
+            return fallback
+        if c.ansi is not None:
+            # An ANSI theme: the terminal's own palette (color(4), default), not a guess at its RGB.
+            return "default" if c.ansi < 0 else f"color({c.ansi})"
         if c.a < 1:
-            c = background.blend(c.with_alpha(1.0), c.a)
+            c = (background.blend(c.with_alpha(1.0), c.a) if background.ansi is None else c.with_alpha(1.0))
         return c.hex6
 
     ok = color("text-success", "green")
