@@ -140,7 +140,10 @@ def fmt_kb(n: int) -> str:
 
 
 def fmt_cost(cost: float, partial: bool = False) -> str:
-    """Dollars; a trailing ``+`` marks a lower bound (some model unpriced)."""
+    """Dollars; a trailing ``+`` marks a lower bound (some model unpriced); ``unpriced`` when no
+    model of it has a price (not ``$0.00+``: nothing is known of what it cost)."""
+    if partial and cost == 0:
+        return "unpriced"
     text = f"${cost:,.2f}" if cost >= 0.995 or cost == 0 else f"${cost:.3f}"
     return text + ("+" if partial else "")
 

@@ -261,6 +261,7 @@ def test_fmt_cost_and_rate():
     assert fmt_cost(0.0123) == "$0.012"
     assert fmt_cost(12.5) == "$12.50"
     assert fmt_cost(1234.5, partial=True) == "$1,234.50+"
+    assert fmt_cost(0, partial=True) == "unpriced"  # nothing priced: not "$0.00+"
     assert fmt_rate(None) == "—" and fmt_rate(0.954) == "95%"
 
 

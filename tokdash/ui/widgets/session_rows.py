@@ -37,10 +37,7 @@ def session_spec(f: Row, now: float, context_limit: float) -> RowSpec:
     title = clean(s.title)
     title_seg = (title, "") if title else (f"({s.session_id[:8]})", "muted")
     project = clean(f.label or s.project_name)
-    if s.cost_partial and s.cost == 0:
-        cost: CellSpec = (("unpriced", "warn"),)
-    else:
-        cost = ((fmt_cost(s.cost, s.cost_partial), ""),)
+    cost: CellSpec = ((fmt_cost(s.cost, s.cost_partial), "warn" if s.cost_partial and s.cost == 0 else ""),)
     ctx = s.context_pct
     ctx_style = "muted" if ctx is None else context_style(ctx, context_limit)
     age = now - s.last_activity if s.last_activity is not None else None
