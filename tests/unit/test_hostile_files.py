@@ -40,7 +40,7 @@ from index_fixtures import (
     run_memory,
     write,
 )
-from tokdash.ingest.discovery import discover
+from tokdash.ingest.discovery import Roots, discover
 from tokdash.ingest.index import codec
 from tokdash.ingest.loader import Loader
 from tokdash.ingest.reader import Reader, Unreadable, read_state
@@ -175,6 +175,20 @@ def test_a_symlink_loop_costs_no_session_and_a_symlinked_folder_is_named(tmp_pat
     result = run_index(roots, tmp_path / "data")
     assert normalized(result.summaries) == expected
     assert str(proj / "loop.jsonl") in result.unreadable
+
+
+def test_one_folder_reached_through_two_roots_is_read_once(tmp_path):
+    """The same folder given twice, or once more through a symlink to it: each file is listed once
+    (it is one file: the same device and inode), and no session counts twice."""
+    claude, codex, _main = _tree(tmp_path)
+    expected = normalized(run_memory(roots_for(claude, codex)))
+    alias = tmp_path / "alias"
+    os.symlink(claude, alias)
+    roots = Roots(by_agent={"claude": [claude, claude, alias], "codex": [codex]})
+    listed = [p for _a, p in discover(roots)]
+    assert len(listed) == len({os.stat(p).st_ino for p in listed}) == len(discover(roots_for(claude, codex)))
+    assert normalized(run_memory(roots)) == expected
+    assert normalized(run_index(roots, tmp_path / "data").summaries) == expected
 
 
 # --- names that are not valid UTF-8 -------------------------------------------------------------

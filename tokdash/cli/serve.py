@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import sys
 
 from tokdash.cli.common import CliError, add_cache_flag, add_source_flags, agents_of, price_book, roots_for, warn
@@ -57,6 +55,8 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 def _loopback(host: str) -> bool:
+    import ipaddress  # here, not at the top: every command builds this parser
+
     if host == "localhost":
         return True
     try:
@@ -105,6 +105,8 @@ def run_serve(args) -> int:
         raise CliError(f"tokdash: {exc}") from None
     machine = machine_name(args.machine, config)
     box = SnapshotBox(machine)
+    import socket
+
     try:
         server = MetricsServer(host, port, box.get)
     except socket.gaierror:

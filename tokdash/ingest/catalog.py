@@ -20,19 +20,21 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tokdash.ingest.discovery import Roots
 from tokdash.ingest.feed_update import FeedUpdate, Warn
 from tokdash.ingest.feeds import ResilientFeed, open_feed
 from tokdash.model.activity import BURN_WINDOW_SECONDS, CallSeries
-from tokdash.model.detail import SessionDetail
 from tokdash.model.fleet import Fleet, FleetStats, Row
 from tokdash.model.heavy import HeavyThresholds
-from tokdash.model.history import Fact
 from tokdash.model.pricing import PriceBook
 from tokdash.model.session import SessionSummary
 from tokdash.model.store import SessionKey
+
+if TYPE_CHECKING:  # annotations only: a report does not load the detail's and history's models
+    from tokdash.model.detail import SessionDetail
+    from tokdash.model.history import Fact
 
 EMPTY_SERIES = CallSeries([])
 

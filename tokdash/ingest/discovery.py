@@ -82,7 +82,7 @@ def discover(roots: Roots) -> list[tuple[str, Path]]:
     would hang a reader); what exists but cannot be read is left in ``roots.skipped``.
     """
     found: list[tuple[float, str, Path]] = []
-    seen: set[str] = set()
+    seen: set[tuple[int, int]] = set()
     skipped: dict[str, str] = {}
     for agent, top in roots.scan_dirs():
         source = SOURCES[agent]
@@ -94,16 +94,19 @@ def discover(roots: Roots) -> list[tuple[str, Path]]:
         for path in listed:
             try:
                 st = os.stat(path)
-                real = os.path.realpath(path)
             except OSError as exc:
                 skipped[str(path)] = _why(exc)
                 continue
             if not stat.S_ISREG(st.st_mode):
                 skipped[str(path)] = "a folder, not a file" if stat.S_ISDIR(st.st_mode) else "not a regular file"
                 continue
-            if real in seen:
-                continue  # the same folder reached through two roots (a symlink, a repeated flag)
-            seen.add(real)
+            # The same file reached through two roots (a symlink, a repeated flag) is one file: its
+            # device and inode say so without resolving every path component (realpath cost an
+            # lstat per component, ~4,000 calls for 577 files).
+            identity = (st.st_dev, st.st_ino)
+            if identity in seen:
+                continue
+            seen.add(identity)
             found.append((st.st_mtime, agent, path))
     found.sort(key=lambda t: (-t[0], str(t[2])))
     roots.skipped = skipped
