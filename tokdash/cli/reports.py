@@ -38,7 +38,8 @@ def run_report_sessions(args) -> int:
     until = parse_day(args.until, end=True) if args.until else None
     opened = open_sessions(args)
     try:
-        footer = budget_footer_for(opened, args.agent)
+        # the line under a table (JSON has report budget --json): not loaded for --json
+        footer = None if args.json else budget_footer_for(opened, args.agent)
     finally:
         opened.close()
     catalog = opened.catalog
@@ -75,7 +76,8 @@ def run_report_history(args) -> int:
         facts = filter_facts(opened.facts(since, until), info, agent=args.agent, since=since, until=until,
                              project=args.project)
         rows = group(facts, args.report, info, tz)
-        footer = budget_footer_for(opened, args.agent, tz)  # days as the report's (as report budget --tz)
+        # days as the report's (as report budget --tz); only under a table
+        footer = None if args.json else budget_footer_for(opened, args.agent, tz)
     finally:
         opened.close()
     if args.json:

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tokdash.model.activity import CallSeries
-from tokdash.model.detail import SessionDetail
-from tokdash.model.history import Fact
 from tokdash.model.session import SessionSummary
 from tokdash.model.store import Session, SessionKey
+
+if TYPE_CHECKING:  # annotations only: a report does not load the detail's models
+    from tokdash.model.detail import SessionDetail
+    from tokdash.model.history import Fact
 
 Emit = Callable[["FeedUpdate"], None]
 Warn = Callable[[str], None]

@@ -22,6 +22,8 @@ command with one complete update.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,13 +31,15 @@ from tokdash.ingest.discovery import Roots
 from tokdash.ingest.feed_update import Emit, Feed, FeedUpdate, Warn
 from tokdash.ingest.index import IndexUnavailable
 from tokdash.ingest.index_feed import IndexFeed
-from tokdash.ingest.memory_feed import MemoryFeed
-from tokdash.model.detail import SessionDetail
-from tokdash.model.history import Fact
 from tokdash.model.pricing import PriceBook
 from tokdash.model.store import SessionKey
 
-__all__ = ["Feed", "FeedUpdate", "IndexFeed", "MemoryFeed", "ResilientFeed", "open_feed"]
+if TYPE_CHECKING:  # annotations only: a report over the index loads neither the memory feed nor the detail's models
+    from tokdash.ingest.memory_feed import MemoryFeed
+    from tokdash.model.detail import SessionDetail
+    from tokdash.model.history import Fact
+
+__all__ = ["Feed", "FeedUpdate", "IndexFeed", "ResilientFeed", "open_feed"]
 
 
 
@@ -160,6 +164,8 @@ def open_feed(roots: Roots, prices: PriceBook, *, cache: bool = True, index_root
                          config_path=config_path, warn=warn)
 
     def memory() -> MemoryFeed:
+        from tokdash.ingest.memory_feed import MemoryFeed
+
         return MemoryFeed(roots, prices, clock=clock)
 
     catch: tuple[type[BaseException], ...] = (Exception,) if live else (IndexUnavailable,)

@@ -17,6 +17,8 @@ How the dashboard uses it:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -25,11 +27,13 @@ from tokdash.ingest.discovery import Roots, discover
 from tokdash.ingest.feed_update import Emit, FeedUpdate, Warn, call_series
 from tokdash.ingest.index import Index, SyncResult
 from tokdash.model.activity import CallSeries
-from tokdash.model.detail import SessionDetail, build_detail
-from tokdash.model.history import Fact
 from tokdash.model.pricing import PriceBook
 from tokdash.model.session import SessionSummary, summarize
 from tokdash.model.store import SessionKey
+
+if TYPE_CHECKING:  # annotations only: a report does not load the detail's models
+    from tokdash.model.detail import SessionDetail
+    from tokdash.model.history import Fact
 
 RECORDS_CHUNK = 8
 """Recent sessions' records are read this many at a time (newest first)."""
@@ -226,6 +230,8 @@ class IndexFeed:
         session = self.index.load_session(*key)
         if session is None:
             return None
+        from tokdash.model.detail import build_detail  # the detail's models load with the first detail
+
         return build_detail(session, summarize(session, self.prices), self.prices)
 
     def facts(self, since: float | None, until: float | None) -> list[Fact]:

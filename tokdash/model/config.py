@@ -14,7 +14,6 @@ import os
 import pathlib
 import re
 import sys
-import tomllib
 
 from tokdash.model.pricing import (
     CACHE_READ_FACTOR,
@@ -80,6 +79,8 @@ def read_config(path: pathlib.Path, error: type[ConfigError] = ConfigError) -> d
     data = read_config_bytes(path, error)
     if data is None:
         return {}
+    import tomllib  # here: without a config file, a command never loads the TOML parser
+
     try:
         return tomllib.loads(data.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -208,6 +209,8 @@ def write_setting(path: pathlib.Path, table: str, key: str, value: str) -> None:
         else:
             lines.insert(start + 1, line)
     new = "".join(lines)
+    import tomllib
+
     try:
         parsed = tomllib.loads(new)
     except tomllib.TOMLDecodeError as exc:
