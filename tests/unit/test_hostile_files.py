@@ -191,6 +191,20 @@ def test_one_folder_reached_through_two_roots_is_read_once(tmp_path):
     assert normalized(run_index(roots, tmp_path / "data").summaries) == expected
 
 
+def test_a_file_system_without_inode_numbers_loses_no_file(tmp_path, monkeypatch):
+    """Some file systems report inode 0 for every file: no two files may then look like one."""
+    claude, codex, _main = _tree(tmp_path)
+    expected = discover(roots_for(claude, codex))
+    real_stat = os.stat
+
+    def no_inodes(path, *args, **kwargs):
+        st = real_stat(path, *args, **kwargs)
+        return os.stat_result((st.st_mode, 0, *tuple(st)[2:]))
+
+    monkeypatch.setattr("tokdash.ingest.discovery.os.stat", no_inodes)
+    assert len(expected) > 2 and sorted(discover(roots_for(claude, codex))) == sorted(expected)
+
+
 # --- names that are not valid UTF-8 -------------------------------------------------------------
 
 names = st.binary(min_size=1, max_size=12).filter(lambda b: b"/" not in b and b"\x00" not in b and b not in (b".", b".."))

@@ -82,7 +82,7 @@ def discover(roots: Roots) -> list[tuple[str, Path]]:
     would hang a reader); what exists but cannot be read is left in ``roots.skipped``.
     """
     found: list[tuple[float, str, Path]] = []
-    seen: set[tuple[int, int]] = set()
+    seen: set[tuple[int, int] | str] = set()
     skipped: dict[str, str] = {}
     for agent, top in roots.scan_dirs():
         source = SOURCES[agent]
@@ -103,7 +103,9 @@ def discover(roots: Roots) -> list[tuple[str, Path]]:
             # The same file reached through two roots (a symlink, a repeated flag) is one file: its
             # device and inode say so without resolving every path component (realpath cost an
             # lstat per component, ~4,000 calls for 577 files).
-            identity = (st.st_dev, st.st_ino)
+            # (A file system without inode numbers, st_ino 0, is known by its path instead: two
+            # different files must never look like one.)
+            identity: tuple[int, int] | str = (st.st_dev, st.st_ino) if st.st_ino else str(path)
             if identity in seen:
                 continue
             seen.add(identity)
