@@ -94,3 +94,28 @@ def test_detail_of_the_looping_session(snap_compare, fleet_dir):
     sub-agent-free timeline, its tools and the tips its own numbers give."""
     assert snap_compare(fleet_app(fleet_dir), press=["slash", *"payments", "enter", "enter"],
                         terminal_size=(160, 45))
+
+
+def test_sessions_header_with_plan_windows_and_budgets(snap_compare, tmp_path, monkeypatch):
+    """The header's second line leads with the gauges: Claude's official windows (as its status
+    line recorded them), Codex's from its rollouts, and the day's and week's budgets."""
+    from tests.ui.conftest import wait_for
+    from tokdash.ingest import plan_limits
+    from tokdash.model.limits import OFFICIAL, PlanWindow
+    from tokdash.ui.widgets.header import HeaderStrip
+
+    monkeypatch.setenv("TOKDASH_DATA_DIR", str(tmp_path / "data"))
+    config = tmp_path / "config" / "tokdash" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("[budget]\ndaily_usd = 200\nweekly_usd = 600\n", encoding="utf-8")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    plan_limits.record([PlanWindow("claude", "5h", 42.0, NOW + 7200, NOW - 60, OFFICIAL),
+                        PlanWindow("claude", "7d", 81.0, NOW + 3 * 86400, NOW - 60, OFFICIAL)])
+    app = fleet_app(tmp_path)
+
+    async def gauges(pilot):
+        app._check_limits()
+        header = app.screen.query_one(HeaderStrip)
+        await wait_for(pilot, lambda: header._text is not None and "day $" in header._text.plain)
+
+    assert snap_compare(app, run_before=gauges, terminal_size=(160, 45))
