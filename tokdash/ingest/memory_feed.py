@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from tokdash.ingest.collector import quiet_collector
 from tokdash.ingest.discovery import Roots, discover
 from tokdash.ingest.feed_update import Emit, FeedUpdate, call_series
 from tokdash.ingest.loader import Loader
@@ -79,8 +80,9 @@ class MemoryFeed:
     def read_once(self, recent_since: float | None = None) -> FeedUpdate:
         """Read everything (forked workers for large trees) while the price table loads; call
         series come along for the sessions active since ``recent_since``."""
-        self.loader.load_all(finalize=True, jobs=None, warm=self.prices.warm)
-        update = self._update(list(self.store.sessions), recent_since)
+        with quiet_collector() as read:  # no collection over the records piling up (see collector)
+            read.bytes = self.loader.load_all(finalize=True, jobs=None, warm=self.prices.warm).bytes_read
+            update = self._update(list(self.store.sessions), recent_since)
         update.complete, update.archived, update.loaded = True, frozenset(), True
         return update
 

@@ -18,12 +18,11 @@ its records stay as they are, it is not marked gone, and it is counted in
 
 from __future__ import annotations
 
-import gc
 import sqlite3
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from tokdash.ingest.collector import quiet_collector
 from tokdash.ingest.index import codec, db, prices, tables
 from tokdash.ingest.index import rebuild as rebuilding
 from tokdash.ingest.index.identity import NEW, version_problem
@@ -47,10 +46,6 @@ from tokdash.sources import SOURCES
 
 __all__ = ["IndexUsageError", "SyncResult", "SyncRun", "sync"]
 
-FREEZE_BYTES = 64 * 1024 * 1024
-"""A single-threaded process (a report) that read this much freezes what survived (``gc.freeze``)."""
-
-
 def sync(run: SyncRun, found, *, finalize: bool, rebuild: bool, forget: list[str]) -> SyncResult:
     """One attempt at ``Index.sync`` (which handles a damaged file by moving it aside and retrying)."""
     conn = run.conn
@@ -71,21 +66,10 @@ def sync(run: SyncRun, found, *, finalize: bool, rebuild: bool, forget: list[str
                     return result
         finally:
             conn.execute("ROLLBACK")
-    # Reading and merging allocate hundreds of thousands of small objects that all stay
-    # alive (records): the collector would scan them again and again (~13 % of a first
-    # build) for cycles there are none of. It runs again once the sync is done.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with quiet_collector() as read:  # no collection over the records piling up (see collector)
         result = _write_phase(run, found, finalize=finalize, rebuild=rebuild, forget=forget, stale=stale)
-        if collecting and result.bytes_read >= FREEZE_BYTES and threading.active_count() == 1:
-            # A one-shot command after a big read: what it left alive stays alive until exit;
-            # the first full collection would scan all of it once more (~75 ms for 273 MB).
-            gc.freeze()
-        return result
-    finally:
-        if collecting:
-            gc.enable()
+        read.bytes = result.bytes_read
+    return result
 
 
 def _cached_result(run: SyncRun) -> SyncResult:
