@@ -13,6 +13,7 @@ from tokdash.demo.plans import PLANS
 from tokdash.ingest.discovery import resolve_roots
 from tokdash.model.pricing import PriceBook
 from tokdash.ui.app import TokdashApp
+from tokdash.ui.screens.detail import SessionDetailScreen
 from tokdash.ui.screens.help import HelpScreen
 from tokdash.ui.screens.sessions import SessionsScreen
 from tokdash.ui.widgets.sessions_table import SessionsTable
@@ -270,7 +271,6 @@ async def test_the_header_follows_the_filter_and_says_so(fleet_dir):
 
 
 async def test_enter_drills_down_and_escape_comes_back(fleet_dir):
-    detail = pytest.importorskip("tokdash.ui.detail_screen")
     app, _ = fleet_app(fleet_dir)
     async with app.run_test(size=(160, 45)) as pilot:
         table = table_of(app)
@@ -278,7 +278,7 @@ async def test_enter_drills_down_and_escape_comes_back(fleet_dir):
         key = table.cursor_key()
         await pilot.press("enter")
         await pilot.pause()
-        assert isinstance(app.screen, detail.SessionDetailScreen)
+        assert isinstance(app.screen, SessionDetailScreen)
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, SessionsScreen)
