@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from tokdash.model.figures import SessionFigures
 from tokdash.model.context import context_window
 from tokdash.model.records import EDIT, READ, WRITE, Event, Usage
 from tokdash.model.session_json import summary_json
@@ -43,7 +44,7 @@ class SubagentTotals:
 
 
 @dataclass(slots=True)
-class SessionSummary:
+class SessionSummary(SessionFigures):
     """Every number tokdash shows about one session."""
 
     agent: str
@@ -89,24 +90,6 @@ class SessionSummary:
     def models(self) -> list[str]:
         """Models routed, most tokens first."""
         return sorted(self.by_model, key=lambda m: -self.by_model[m].usage.total)
-
-    @property
-    def cache_hit_rate(self) -> float | None:
-        """cache_read / (input + cache_write + cache_read); None with no input at all."""
-        side = self.usage.input_side
-        return self.usage.cache_read / side if side else None
-
-    @property
-    def cost_partial(self) -> bool:
-        """Some calls used a model without a known price: the cost is a lower bound."""
-        return bool(self.unpriced_models)
-
-    @property
-    def context_pct(self) -> float | None:
-        """Current context size as a share of the window."""
-        if not self.context_window:
-            return None
-        return self.context_tokens / self.context_window
 
     @property
     def duration(self) -> float:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from typing import TYPE_CHECKING
 
+from tokdash.model.figures import SessionFigures
 from tokdash.model.context import context_window
 from tokdash.model.records import Call, Usage
 
@@ -58,7 +59,7 @@ def _total(usage: tuple) -> int:
 
 
 @dataclass(slots=True)
-class TallyView:
+class TallyView(SessionFigures):
     """What a status line shows of a session (the figures ``SessionSummary`` has, read from a tally)."""
 
     usage: Usage
@@ -69,22 +70,6 @@ class TallyView:
     api_calls: int
     context_tokens: int
     context_window: int | None
-
-    @property
-    def cost_partial(self) -> bool:
-        """Some calls used a model without a known price: the cost is a lower bound."""
-        return bool(self.unpriced_models)
-
-    @property
-    def cache_hit_rate(self) -> float | None:
-        """cache_read / everything read; None with no input at all."""
-        side = self.usage.input_side
-        return self.usage.cache_read / side if side else None
-
-    @property
-    def context_pct(self) -> float | None:
-        """Current context size as a share of the window."""
-        return self.context_tokens / self.context_window if self.context_window else None
 
 
 class Tally:

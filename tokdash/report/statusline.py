@@ -31,6 +31,7 @@ from datetime import datetime
 
 import orjson
 
+from tokdash.model.figures import SessionFigures
 from tokdash.format import clean, fmt_cost, fmt_rate, fmt_tokens, short_model
 from tokdash.model.bands import cache_hit_band, context_band
 from tokdash.model.limits import PlanWindow, order, percent, window_band
@@ -131,7 +132,7 @@ class _Usage:
         self.input_side = f.get("input_side", 0)
 
 
-class Figures:
+class Figures(SessionFigures):
     """A session's line figures read back from a state header (plain values): the same
     attributes ``session_pieces`` reads of a ``SessionSummary`` or a ``TallyView``."""
 
@@ -145,22 +146,6 @@ class Figures:
         self.api_calls = f.get("calls", 0)
         self.context_tokens = f.get("context_tokens", 0)
         self.context_window = f.get("context_window")
-
-    @property
-    def cost_partial(self) -> bool:
-        """Some calls used a model without a known price."""
-        return bool(self.unpriced_models)
-
-    @property
-    def cache_hit_rate(self) -> float | None:
-        """cache_read / everything read; None with no input at all."""
-        side = self.usage.input_side
-        return self.usage.cache_read / side if side else None
-
-    @property
-    def context_pct(self) -> float | None:
-        """Current context size as a share of the window."""
-        return self.context_tokens / self.context_window if self.context_window else None
 
 
 # --- composing ---------------------------------------------------------------------------
