@@ -11,7 +11,7 @@ import json
 import os
 import re
 import shlex
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -214,6 +214,23 @@ def env_roots(env: Mapping[str, str] | None, var: str) -> list[Path]:
     env = os.environ if env is None else env
     configured = env.get(var, "").strip()
     return [Path(os.path.expanduser(p.strip())) for p in configured.split(",") if p.strip()]
+
+
+def chat_entries(top: Path) -> Iterator[list[os.DirEntry]]:
+    """The entries of every ``<top>/<project>/chats/`` folder (the layout Gemini CLI and Qwen Code
+    share), one list per folder; a project or folder that cannot be listed is skipped."""
+    try:
+        projects = list(os.scandir(top))
+    except OSError:
+        return
+    for proj in projects:
+        chats = os.path.join(proj.path, "chats")
+        if not proj.is_dir(follow_symlinks=False) or not os.path.isdir(chats):
+            continue
+        try:
+            yield list(os.scandir(chats))
+        except OSError:
+            continue
 
 
 _TS_MAX = 253402214400.0

@@ -31,6 +31,7 @@ from tokdash.sources.base import (
     MAX_COUNT,
     FileContext,
     SourceDefaults,
+    chat_entries,
     clean_str,
     count,
     env_roots,
@@ -85,18 +86,8 @@ class QwenSource(SourceDefaults):
 
     def files(self, top: Path) -> Iterator[Path]:
         """Every ``<project>/chats/*.jsonl`` under one top folder."""
-        try:
-            projects = list(os.scandir(top))
-        except OSError:
-            return
-        for proj in projects:
-            chats = os.path.join(proj.path, "chats")
-            if not proj.is_dir(follow_symlinks=False) or not os.path.isdir(chats):
-                continue
-            try:
-                yield from (Path(e.path) for e in os.scandir(chats) if e.name.endswith(".jsonl") and e.is_file())
-            except OSError:
-                continue
+        for entries in chat_entries(top):
+            yield from (Path(e.path) for e in entries if e.name.endswith(".jsonl") and e.is_file())
 
     def claims(self, path: Path) -> bool:
         """``projects/<project>/chats/<id>.jsonl`` (or under ``tmp/``)."""

@@ -28,7 +28,15 @@ from pathlib import Path
 
 from tokdash.model.records import Batch
 from tokdash.paths import read_regular
-from tokdash.sources.base import FileContext, SourceDefaults, clean_str, env_roots, load_json, shell_command
+from tokdash.sources.base import (
+    FileContext,
+    SourceDefaults,
+    chat_entries,
+    clean_str,
+    env_roots,
+    load_json,
+    shell_command,
+)
 from tokdash.sources.gemini import chat
 
 NAME = "gemini"
@@ -79,18 +87,7 @@ class GeminiSource(SourceDefaults):
 
     def files(self, tmp: Path) -> Iterator[Path]:
         """Every chat file under one ``tmp/``: ``<project>/chats/*`` and sub-agents one level down."""
-        try:
-            projects = list(os.scandir(tmp))
-        except OSError:
-            return
-        for proj in projects:
-            chats = os.path.join(proj.path, "chats")
-            if not proj.is_dir(follow_symlinks=False) or not os.path.isdir(chats):
-                continue
-            try:
-                entries = list(os.scandir(chats))
-            except OSError:
-                continue
+        for entries in chat_entries(tmp):
             for e in entries:
                 if e.is_dir(follow_symlinks=False):
                     try:
