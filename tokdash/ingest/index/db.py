@@ -257,21 +257,28 @@ def abort(conn: sqlite3.Connection | None) -> None:
             pass
 
 
+def rename_aside(path: Path, tag: str) -> Path:
+    """Rename the database at ``path`` (and its WAL files) to ``<name>.<tag>-<timestamp>`` (``-2``,
+    ``-3``... when taken); the new path. The caller closes its connections first."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    target = path.with_name(f"{path.name}.{tag}-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.{tag}-{stamp}-{n}")
+    for suffix in ("", "-wal", "-shm"):
+        src = Path(str(path) + suffix)
+        if src.exists():
+            os.replace(src, Path(str(target) + suffix))
+    return target
+
+
 def move_aside(path: Path, why: str, warn: Callable[[str], None]) -> Path:
     """Rename a damaged database (and its WAL files) to ``*.corrupt-<timestamp>``; say so.
 
     The caller closes its connection first.
     """
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    target = path.with_name(f"{path.name}.corrupt-{stamp}")
-    n = 1
-    while target.exists():
-        n += 1
-        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
-    for suffix in ("", "-wal", "-shm"):
-        src = Path(str(path) + suffix)
-        if src.exists():
-            os.replace(src, Path(str(target) + suffix))
+    target = rename_aside(path, "corrupt")
     warn(f"tokdash: the index {path} was damaged ({why}); moved it to {target.name} and rebuilt it")
     return target
 

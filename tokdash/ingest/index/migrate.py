@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -73,17 +72,7 @@ def _move_aside(path: Path, version: int | None) -> Path | None:
         check.close()
     if not still_old:
         return None
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    target = path.with_name(f"{path.name}.schema-{version}-{stamp}")
-    n = 1
-    while target.exists():
-        n += 1
-        target = path.with_name(f"{path.name}.schema-{version}-{stamp}-{n}")
-    for suffix in ("", "-wal", "-shm"):
-        src = Path(str(path) + suffix)
-        if src.exists():
-            os.replace(src, Path(str(target) + suffix))
-    return target
+    return db.rename_aside(path, f"schema-{version}")
 
 
 @contextlib.contextmanager
