@@ -23,10 +23,10 @@ How gemini-cli writes (``packages/core/src/services/chatRecordingService.ts``):
 from __future__ import annotations
 
 import os
-import stat
 from dataclasses import replace
 from pathlib import Path
 
+from tokdash.paths import NotARegularFile, open_regular
 from tokdash.model.records import EDIT, OTHER, READ, SEARCH, SUBAGENT, WRITE, Batch, Call, Event, ToolUse, Usage
 from tokdash.sources.base import (
     MAX_COUNT,
@@ -72,21 +72,12 @@ _RANGE_KEYS = ("offset", "limit", "start_line", "end_line")
 
 
 def _open(path: str) -> tuple[int, os.stat_result] | None:
-    """(fd, fstat) of a regular file, opened without blocking; None when it is gone or is
-    no regular file (a FIFO named like a chat would block a plain ``open`` forever)."""
+    """(fd, fstat) of a regular file, opened without blocking (``paths.open_regular``); None when
+    it is gone or is no regular file (a FIFO named like a chat would block a plain ``open``)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except (FileNotFoundError, NotADirectoryError):
+        return open_regular(path)
+    except NotARegularFile:
         return None
-    try:
-        st = os.fstat(fd)
-    except OSError:
-        os.close(fd)
-        raise
-    if not stat.S_ISREG(st.st_mode):
-        os.close(fd)
-        return None
-    return fd, st
 
 
 def _restart(state, source) -> None:
