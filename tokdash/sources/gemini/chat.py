@@ -26,8 +26,8 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from tokdash.paths import NotARegularFile, open_regular
 from tokdash.model.records import EDIT, OTHER, READ, SEARCH, SUBAGENT, WRITE, Batch, Call, Event, ToolUse, Usage
+from tokdash.paths import NotARegularFile, open_regular
 from tokdash.sources.base import (
     MAX_COUNT,
     FileContext,
