@@ -42,6 +42,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench_index import linked_copy  # the same hard-linked copy of the corpus (benchmarks/ is on sys.path)
+
 HERE = Path(__file__).resolve()
 SIZE = (160, 45)
 SETTLE_SECONDS = 2.0
@@ -242,17 +244,6 @@ async def child(args: argparse.Namespace) -> None:
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, max(0, round(q * (len(values) - 1))))] if values else float("nan")
-
-
-def linked_copy(src: Path, dst: Path) -> None:
-    for dirpath, _dirs, names in os.walk(src):
-        rel = Path(dirpath).relative_to(src)
-        (dst / rel).mkdir(parents=True, exist_ok=True)
-        for n in names:
-            try:
-                os.link(Path(dirpath) / n, dst / rel / n)
-            except OSError:
-                shutil.copy2(Path(dirpath) / n, dst / rel / n)
 
 
 def main() -> int:
