@@ -206,7 +206,9 @@ async def child(args: argparse.Namespace) -> None:
         w0 = time.perf_counter()
         seen: dict[str, dict[int, float]] = {k: {} for k in keys}
         last = dict(base)
-        while proc.poll() is None:
+
+        def note_rows() -> None:
+            """When each session's row first showed each new turn count."""
             now = time.time()
             for k in keys:
                 v = turns(table, k)
@@ -214,19 +216,16 @@ async def child(args: argparse.Namespace) -> None:
                     for c in range(last[k] + 1, v + 1):
                         seen[k].setdefault(c, now)
                     last[k] = v
+
+        while proc.poll() is None:
+            note_rows()
             await asyncio.sleep(0.01)
         wall = time.perf_counter() - w0
         r1 = resource.getrusage(resource.RUSAGE_SELF)
         f1 = thread_cpu(feed.native_id) if feed is not None else 0.0
         grace = time.time() + 3  # the last calls written may still be on their way
         while time.time() < grace:
-            now = time.time()
-            for k in keys:
-                v = turns(table, k)
-                if v is not None and v != last[k]:
-                    for c in range(last[k] + 1, v + 1):
-                        seen[k].setdefault(c, now)
-                    last[k] = v
+            note_rows()
             await asyncio.sleep(0.01)
     lat, missed = [], 0
     for line in log.read_text().splitlines():
